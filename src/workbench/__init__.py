@@ -1,0 +1,87 @@
+"""workbench: a Jupyter workbench for database and backend performance investigations.
+
+>>> import workbench as wb
+>>> s = wb.connect("sqlite://")          # wb.connect() alone starts the embedded PostgreSQL
+>>> s.query("SELECT 40 + 2 AS answer").answer.tolist()
+[42]
+
+The public names are imported lazily, so ``import workbench`` stays fast; the errors are cheap
+and imported eagerly so ``except wb.WorkbenchError`` never triggers an import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import (
+    ArchitectError,
+    ConfigurationError,
+    ConnectionFailedError,
+    EmbeddedServerError,
+    PlanParseError,
+    QueryError,
+    QueryTimeoutError,
+    UnsafeStatementError,
+    WorkbenchError,
+    WorkbenchWarning,
+)
+
+if TYPE_CHECKING:
+    from workbench.schema import ColumnInfo, IndexInfo, ServerInfo, TableInfo
+    from workbench.session import Session, connect
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "connect": "workbench.session",
+    "Session": "workbench.session",
+    "ColumnInfo": "workbench.schema",
+    "IndexInfo": "workbench.schema",
+    "ServerInfo": "workbench.schema",
+    "TableInfo": "workbench.schema",
+    "demo": "workbench.demo",
+}
+
+__all__ = [
+    "ArchitectError",
+    "ColumnInfo",
+    "ConfigurationError",
+    "ConnectionFailedError",
+    "EmbeddedServerError",
+    "IndexInfo",
+    "PlanParseError",
+    "QueryError",
+    "QueryTimeoutError",
+    "ServerInfo",
+    "Session",
+    "TableInfo",
+    "UnsafeStatementError",
+    "WorkbenchError",
+    "WorkbenchWarning",
+    "connect",
+    "demo",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    value = importlib.import_module(module)
+    if name != module.rsplit(".", 1)[-1]:
+        value = getattr(value, name)
+    globals()[name] = value  # cache: the next access skips __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext workbench``: the IPython magics."""
+    from workbench.magics import load_ipython_extension as load
+
+    load(ipython)

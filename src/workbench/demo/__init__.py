@@ -1,0 +1,53 @@
+"""The demo dataset: a small SaaS shop with planted performance problems to investigate.
+
+>>> import workbench as wb
+>>> s = wb.connect()                       # embedded PostgreSQL, demo data loaded on first use
+>>> wb.demo.load("duckdb:///shop.duckdb", scale=0.1)   # the same rows in another engine  # doctest: +SKIP
+
+``wb.demo.PATHOLOGIES`` lists what is planted and the queries that show it; ``wb.demo.app`` is
+the sample backend (SQLAlchemy ORM) whose ``list_users()`` is the slow ``/api/users`` endpoint.
+See ``data/README.md`` for the dataset card.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from workbench.demo.generate import BASE_ROWS, DATASET_VERSION, DEMO_NOW, SEED, generate, row_counts
+from workbench.demo.load import LoadReport, is_loaded, load
+
+if TYPE_CHECKING:
+    from workbench.session import Session
+
+__all__ = [
+    "BASE_ROWS",
+    "DATASET_VERSION",
+    "DEMO_NOW",
+    "SEED",
+    "LoadReport",
+    "connect",
+    "generate",
+    "is_loaded",
+    "load",
+    "row_counts",
+]
+
+
+def connect(scale: float = 1.0, *, timeout: float = 30.0) -> Session:
+    """The embedded PostgreSQL with the demo data at ``scale`` (0.05 for a quick workshop)."""
+    from workbench.embedded import default_connection
+
+    return default_connection(timeout=timeout, scale=scale)
+
+
+def __getattr__(name: str) -> Any:
+    # the ORM app and the pathology catalogue import SQLAlchemy's ORM: only when asked for
+    if name == "app":
+        from workbench.demo import app
+
+        return app
+    if name in ("PATHOLOGIES", "Pathology", "pathology"):
+        from workbench.demo import pathologies
+
+        return getattr(pathologies, name)
+    raise AttributeError(f"module 'workbench.demo' has no attribute {name!r}")

@@ -1,0 +1,197 @@
+"""DuckDB through duckdb-engine (the DB-API connection underneath).
+
+DuckDB has no statement timeout and no read-only transaction mode, so the executor's watchdog
+calls ``interrupt()`` at the deadline, and only statements the guard classified as reads run
+without ``allow_writes``. Every statement runs inside BEGIN ... ROLLBACK (DuckDB's DDL is
+transactional too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from workbench.dialects.base import Dialect, RunState, fetch_dicts, split_table_name, version_tuple
+from workbench.errors import QueryTimeoutError, WorkbenchError
+from workbench.schema import ColumnInfo, IndexInfo, ServerInfo, TableInfo
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+__all__ = ["DuckDBDialect"]
+
+
+class DuckDBDialect(Dialect):
+    """DuckDB."""
+
+    name = "duckdb"
+    read_only_enforced = False
+    server_side_timeout = False  # the watchdog interrupts
+    transactional_ddl = True
+
+    performance_settings: ClassVar[tuple[str, ...]] = (
+        "threads", "memory_limit", "preserve_insertion_order", "enable_object_cache",
+        "temp_directory", "max_temp_directory_size", "default_order", "enable_progress_bar",
+    )  # fmt: skip
+
+    @classmethod
+    def matches(cls, engine: Engine, dbapi: Any) -> bool:
+        return engine.dialect.name == "duckdb"
+
+    def begin(
+        self,
+        dbapi: Any,
+        *,
+        read_only: bool,
+        timeout_s: float,
+        settings: Mapping[str, str],
+        state: RunState,
+    ) -> None:
+        cur = dbapi.cursor()
+        try:
+            for name, value in settings.items():
+                # SET in DuckDB is not transactional: RESET after the statement
+                cur.execute(f"SET {name} = ?", [value])
+                state.undo.append(f"RESET {name}")
+            cur.execute("BEGIN TRANSACTION")
+        finally:
+            cur.close()
+
+    def end(self, dbapi: Any, state: RunState) -> None:
+        import duckdb
+
+        cur = dbapi.cursor()
+        try:
+            try:
+                cur.execute("ROLLBACK")
+            except duckdb.Error:  # the failed statement already ended the transaction
+                pass
+            for statement in state.undo:
+                cur.execute(statement)
+        finally:
+            cur.close()
+
+    def cancel(self, dbapi: Any) -> None:
+        dbapi.interrupt()
+
+    def translate(self, exc: BaseException, sql: str, state: RunState) -> WorkbenchError | None:
+        import duckdb
+
+        if not isinstance(exc, duckdb.Error):
+            return None
+        message = str(exc)
+        if state.timed_out and ("interrupt" in message.lower()):
+            return QueryTimeoutError(
+                f"the statement ran longer than its timeout ({state.timeout_s:g} s) and was "
+                "interrupted",
+                hint="make it faster, or allow more time: wb.connect(url, timeout=120); the "
+                "session is still usable",
+                engine_message=message,
+                sql=sql,
+            )
+        return self.query_error(message, sql, sqlstate=type(exc).__name__)
+
+    # -- plans ----------------------------------------------------------------------------------
+    def explain_command(self, sql: str, *, analyze: bool, write: bool) -> str:
+        return f"EXPLAIN ({'ANALYZE, ' if analyze else ''}FORMAT json) {sql}"
+
+    def explain_document(self, rows: list[tuple[Any, ...]]) -> Any:
+        import json
+
+        return json.loads(rows[0][1]) if rows else None
+
+    # -- introspection ----------------------------------------------------------------------
+    def server_info(self, dbapi: Any) -> ServerInfo:
+        version = str(fetch_dicts(dbapi, "SELECT version() AS v")[0]["v"]).lstrip("v")
+        return ServerInfo("duckdb", version, version_tuple(version), f"DuckDB {version}")
+
+    def settings(self, dbapi: Any, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        wanted = list(names or self.performance_settings)
+        marks = ", ".join("?" for _ in wanted)
+        return fetch_dicts(
+            dbapi,
+            "SELECT name, value, NULL AS unit, NULL AS source, description FROM duckdb_settings() "
+            f"WHERE name IN ({marks}) ORDER BY name",
+            wanted,
+        )
+
+    def table_info(self, dbapi: Any, table: str) -> TableInfo | None:
+        schema, name = split_table_name(table)
+        tables = fetch_dicts(
+            dbapi,
+            "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() "
+            "WHERE table_name = ? AND (? IS NULL OR schema_name = ?) AND NOT internal "
+            "ORDER BY schema_name = current_schema() DESC LIMIT 1",
+            [name, schema, schema],
+        )
+        if not tables:
+            return None
+        found = tables[0]
+        where = [found["schema_name"], found["table_name"]]
+        columns = [
+            ColumnInfo(r["column_name"], r["data_type"], bool(r["is_nullable"]))
+            for r in fetch_dicts(
+                dbapi,
+                "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
+                "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+                where,
+            )
+        ]
+        indexes: list[IndexInfo] = []
+        for c in fetch_dicts(
+            dbapi,
+            "SELECT constraint_type, constraint_column_names, referenced_table, "
+            "referenced_column_names FROM duckdb_constraints() "
+            "WHERE schema_name = ? AND table_name = ?",
+            where,
+        ):
+            if c["constraint_type"] in ("PRIMARY KEY", "UNIQUE"):
+                cols = tuple(c["constraint_column_names"])
+                indexes.append(IndexInfo(
+                    name=f"{name}_{'pkey' if c['constraint_type'] == 'PRIMARY KEY' else 'key'}",
+                    columns=cols, unique=True, primary=c["constraint_type"] == "PRIMARY KEY",
+                    method="art",
+                ))  # fmt: skip
+        fks = [
+            {"name": f"fk_{name}_{i}", "columns": list(c["constraint_column_names"]),
+             "referenced_table": c["referenced_table"]}
+            for i, c in enumerate(fetch_dicts(
+                dbapi,
+                "SELECT constraint_column_names, referenced_table FROM duckdb_constraints() "
+                "WHERE schema_name = ? AND table_name = ? AND constraint_type = 'FOREIGN KEY'",
+                where,
+            ))
+        ]  # fmt: skip
+        for ix in fetch_dicts(
+            dbapi,
+            "SELECT index_name, is_unique, expressions, sql FROM duckdb_indexes() "
+            "WHERE schema_name = ? AND table_name = ?",
+            where,
+        ):
+            expressions = ix["expressions"]
+            cols = tuple(str(e).strip('"') for e in expressions) if isinstance(
+                expressions, list) else (str(expressions),)  # fmt: skip
+            indexes.append(IndexInfo(name=ix["index_name"], columns=cols,
+                                     unique=bool(ix["is_unique"]), method="art",
+                                     definition=ix["sql"]))  # fmt: skip
+        count = fetch_dicts(dbapi, f'SELECT count(*) AS n FROM "{found["schema_name"]}".'
+                                   f'"{found["table_name"]}"')[0]["n"]  # fmt: skip
+        return TableInfo(
+            name=found["table_name"],
+            schema=found["schema_name"] if found["schema_name"] != "main" else None,
+            columns=columns,
+            indexes=indexes,
+            foreign_keys=fks,
+            row_estimate=float(found["estimated_size"]) if found["estimated_size"] is not None
+            else None,
+            row_count=int(count),
+        )
+
+    def list_tables(self, dbapi: Any) -> list[str]:
+        rows = fetch_dicts(
+            dbapi,
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal "
+            "ORDER BY schema_name, table_name",
+        )
+        return [r["table_name"] if r["schema_name"] == "main" else
+                f"{r['schema_name']}.{r['table_name']}" for r in rows]  # fmt: skip

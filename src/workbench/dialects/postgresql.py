@@ -1,0 +1,230 @@
+"""PostgreSQL (15-18) through psycopg 3.
+
+Reads run in ``SET TRANSACTION READ ONLY`` (the server refuses writes, even from functions), every
+statement gets ``SET LOCAL statement_timeout``, and everything ends in ROLLBACK. Cancel uses the
+protocol's cancel request, so the backend stops and the connection stays usable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from workbench.dialects.base import RunState, Dialect, fetch_dicts, version_tuple
+from workbench.errors import ConnectionFailedError, QueryError, QueryTimeoutError, WorkbenchError
+from workbench.schema import ColumnInfo, IndexInfo, ServerInfo, TableInfo
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+__all__ = ["PostgreSQLDialect"]
+
+_TABLE_SQL = """
+SELECT c.oid, n.nspname AS schema, c.relname AS name, c.reltuples::float8 AS reltuples,
+       pg_total_relation_size(c.oid) AS size_bytes, s.n_live_tup, s.n_mod_since_analyze,
+       greatest(s.last_analyze, s.last_autoanalyze) AS last_analyzed, c.relkind
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
+WHERE c.oid = to_regclass(%s)
+"""
+_COLUMNS_SQL = """
+SELECT attname AS name, format_type(atttypid, atttypmod) AS type, NOT attnotnull AS nullable
+FROM pg_attribute WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+"""
+_INDEXES_SQL = """
+SELECT i.relname AS name, ix.indisunique AS unique, ix.indisprimary AS primary,
+       am.amname AS method, pg_get_indexdef(ix.indexrelid) AS definition,
+       ix.indpred IS NOT NULL AS partial,
+       ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k, true)
+             FROM generate_series(1, ix.indnkeyatts) AS k ORDER BY k) AS columns
+FROM pg_index ix
+JOIN pg_class i ON i.oid = ix.indexrelid
+JOIN pg_am am ON am.oid = i.relam
+WHERE ix.indrelid = %s
+ORDER BY ix.indisprimary DESC, i.relname
+"""
+_FOREIGN_KEYS_SQL = """
+SELECT con.conname AS name, con.confrelid::regclass::text AS referenced_table,
+       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+             ORDER BY k.ord) AS columns
+FROM pg_constraint con WHERE con.conrelid = %s AND con.contype = 'f' ORDER BY con.conname
+"""
+
+
+class PostgreSQLDialect(Dialect):
+    """PostgreSQL via psycopg 3."""
+
+    name = "postgresql"
+    read_only_enforced = True
+    server_side_timeout = True
+    transactional_ddl = True
+
+    performance_settings: ClassVar[tuple[str, ...]] = (
+        "server_version", "shared_buffers", "work_mem", "hash_mem_multiplier",
+        "maintenance_work_mem", "effective_cache_size", "random_page_cost", "seq_page_cost",
+        "cpu_tuple_cost", "cpu_index_tuple_cost", "cpu_operator_cost",
+        "effective_io_concurrency", "default_statistics_target", "max_parallel_workers_per_gather",
+        "max_parallel_workers", "max_worker_processes", "parallel_setup_cost",
+        "parallel_tuple_cost", "min_parallel_table_scan_size", "jit", "jit_above_cost",
+        "plan_cache_mode", "from_collapse_limit", "join_collapse_limit", "geqo_threshold",
+        "track_io_timing", "shared_preload_libraries", "max_connections", "autovacuum",
+        "autovacuum_analyze_scale_factor", "enable_seqscan", "enable_indexscan",
+        "enable_bitmapscan", "enable_indexonlyscan", "enable_hashjoin", "enable_mergejoin",
+        "enable_nestloop", "enable_sort", "enable_hashagg", "enable_material",
+        "enable_memoize", "enable_partitionwise_join", "temp_buffers",
+    )  # fmt: skip
+
+    @classmethod
+    def matches(cls, engine: Engine, dbapi: Any) -> bool:
+        return engine.dialect.name == "postgresql"
+
+    def begin(
+        self,
+        dbapi: Any,
+        *,
+        read_only: bool,
+        timeout_s: float,
+        settings: Mapping[str, str],
+        state: RunState,
+    ) -> None:
+        from psycopg import sql
+
+        # psycopg opens the transaction itself before the first command; SET TRANSACTION must
+        # be that first command, and one round trip carries it with the timeout and settings.
+        parts = [sql.SQL("SET TRANSACTION READ ONLY")] if read_only else []
+        parts.append(
+            sql.SQL("SET LOCAL statement_timeout = {}").format(
+                sql.Literal(f"{max(1, round(timeout_s * 1000))}ms")
+            )
+        )
+        for name, value in settings.items():
+            parts.append(sql.SQL("SET LOCAL {} = {}").format(sql.SQL(name), sql.Literal(value)))
+        with dbapi.cursor() as cur:
+            cur.execute(sql.SQL("; ").join(parts))
+
+    def end(self, dbapi: Any, state: RunState) -> None:
+        dbapi.rollback()
+
+    def cancel(self, dbapi: Any) -> None:
+        cancel_safe = getattr(dbapi, "cancel_safe", None)
+        if cancel_safe is not None:
+            cancel_safe(timeout=5.0)
+        else:  # psycopg < 3.2
+            dbapi.cancel()
+
+    def translate(self, exc: BaseException, sql: str, state: RunState) -> WorkbenchError | None:
+        import psycopg
+
+        if not isinstance(exc, psycopg.Error):
+            return None
+        sqlstate = getattr(exc, "sqlstate", None)
+        diag = getattr(exc, "diag", None)
+        primary = (getattr(diag, "message_primary", None) or str(exc)).strip()
+        if isinstance(exc, psycopg.errors.QueryCanceled) or sqlstate == "57014":
+            return QueryTimeoutError(
+                f"the statement ran longer than its timeout ({state.timeout_s:g} s) and was "
+                "cancelled on the server",
+                hint="make it faster, or allow more time: wb.connect(url, timeout=120) or "
+                "s.timeout = 120; the session is still usable",
+                engine_message=primary,
+                sqlstate=sqlstate,
+                sql=sql,
+            )
+        if isinstance(exc, psycopg.OperationalError) and (
+            getattr(exc, "sqlstate", None) is None or str(sqlstate).startswith("08")
+        ):
+            return ConnectionFailedError(
+                f"the connection to PostgreSQL failed: {primary}",
+                hint="check that the server is running and reachable; the next call reconnects",
+            )
+        position = getattr(diag, "statement_position", None)
+        hint = getattr(diag, "message_hint", None)
+        detail = getattr(diag, "message_detail", None)
+        message = primary + (f" ({detail})" if detail else "")
+        if sqlstate == "25006":  # read_only_sql_transaction: a "read" that writes
+            hint = (
+                "the statement writes (perhaps through a function); pass allow_writes=True to run "
+                "it inside a transaction that is rolled back"
+            )
+        return self.query_error(
+            message,
+            sql,
+            sqlstate=sqlstate,
+            position=int(position) if position else None,
+            hint=hint and f"{hint}" or None,
+        )
+
+    # -- plans ----------------------------------------------------------------------------------
+    def explain_command(self, sql: str, *, analyze: bool, write: bool) -> str:
+        options = ["FORMAT JSON", "SETTINGS"]
+        if analyze:
+            options[1:1] = ["ANALYZE", "BUFFERS"]
+            if write:
+                options.append("WAL")
+        return f"EXPLAIN ({', '.join(options)}) {sql}"
+
+    # -- introspection ----------------------------------------------------------------------
+    def server_info(self, dbapi: Any) -> ServerInfo:
+        row = fetch_dicts(dbapi, "SELECT current_setting('server_version') AS v, version() AS d")
+        version = str(row[0]["v"]).split()[0]
+        return ServerInfo("postgresql", version, version_tuple(version), str(row[0]["d"]))
+
+    def settings(self, dbapi: Any, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        base = (
+            "SELECT name, setting AS value, unit, source, short_desc AS description "
+            "FROM pg_settings"
+        )
+        if names is None:
+            return fetch_dicts(dbapi, base + " ORDER BY name")
+        return fetch_dicts(dbapi, base + " WHERE name = ANY(%s) ORDER BY name", [list(names)])
+
+    def table_info(self, dbapi: Any, table: str) -> TableInfo | None:
+        try:
+            rows = fetch_dicts(dbapi, _TABLE_SQL, [table])
+        except QueryError:
+            return None
+        if not rows:
+            return None
+        row = rows[0]
+        oid = row["oid"]
+        columns = [ColumnInfo(r["name"], r["type"], bool(r["nullable"]))
+                   for r in fetch_dicts(dbapi, _COLUMNS_SQL, [oid])]  # fmt: skip
+        indexes = [
+            IndexInfo(
+                name=r["name"], columns=tuple(r["columns"]), unique=bool(r["unique"]),
+                primary=bool(r["primary"]), method=r["method"], definition=r["definition"],
+                partial=bool(r["partial"]),
+            )
+            for r in fetch_dicts(dbapi, _INDEXES_SQL, [oid])
+        ]  # fmt: skip
+        fks = [{"name": r["name"], "columns": list(r["columns"]),
+                "referenced_table": r["referenced_table"]}
+               for r in fetch_dicts(dbapi, _FOREIGN_KEYS_SQL, [oid])]  # fmt: skip
+        reltuples = row["reltuples"]
+        return TableInfo(
+            name=row["name"],
+            schema=row["schema"],
+            columns=columns,
+            indexes=indexes,
+            foreign_keys=fks,
+            # reltuples is -1 for a table never vacuumed or analysed
+            row_estimate=float(reltuples) if reltuples is not None and reltuples >= 0 else None,
+            size_bytes=int(row["size_bytes"]) if row["size_bytes"] is not None else None,
+            last_analyzed=row["last_analyzed"],
+            modified_since_analyze=row["n_mod_since_analyze"],
+            extra={"n_live_tup": row["n_live_tup"], "relkind": row["relkind"]},
+        )
+
+    def list_tables(self, dbapi: Any) -> list[str]:
+        rows = fetch_dicts(
+            dbapi,
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+            "AND table_type = 'BASE TABLE' ORDER BY 1, 2",
+        )
+        return [
+            r["table_name"] if r["table_schema"] == "public" else
+            f"{r['table_schema']}.{r['table_name']}" for r in rows
+        ]  # fmt: skip

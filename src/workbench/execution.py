@@ -1,0 +1,357 @@
+"""Running statements safely: one transaction per call, a timeout, cancel, translated errors.
+
+This is the one place that sends SQL written by a person to a database. It works on the
+driver's own connection (checked out of the SQLAlchemy pool), so nothing sits between the driver
+and the server while a statement runs, and it guarantees for every statement:
+
+* the guard classified and authorized it (:mod:`workbench.guard`), and the dialect confirmed a
+  rollback can undo it;
+* it ran inside a transaction that is rolled back (read-only for reads);
+* it had a timeout, enforced by the server or by a watchdog that cancels it;
+* Ctrl-C (a kernel interrupt) cancels it on the server; the connection stays usable;
+* a driver error came out as a :class:`~workbench.errors.WorkbenchError`, scrubbed of secrets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from workbench import guard
+from workbench.dialects.base import Dialect, RunState
+from workbench.errors import (
+    ConnectionFailedError,
+    QueryError,
+    UnsafeStatementError,
+    WorkbenchError,
+)
+from workbench.guard import StatementInfo
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+__all__ = ["Executor", "Result", "Transaction"]
+
+Params = Mapping[str, Any] | Sequence[Any] | None
+
+
+@dataclass
+class Result:
+    """What one statement returned: column names, rows, and how long the driver took."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    rowcount: int
+    elapsed_ms: float
+    statement: StatementInfo
+    sent_sql: str = ""
+    notices: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> Any:
+        """The rows as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame.from_records(self.rows, columns=self.columns)
+
+
+class Executor:
+    """Sends statements for one session. Shared by query, explain, profile and fixes."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        dialect: Dialect,
+        *,
+        timeout_s: float,
+        scrub: Callable[[str], str],
+    ) -> None:
+        self.engine = engine
+        self.dialect = dialect
+        self.timeout_s = timeout_s
+        self.scrub = scrub
+
+    # -- connections --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A driver connection from the pool; invalidated (not reused) if it broke."""
+        from sqlalchemy import exc as sa_exc
+
+        try:
+            raw = self.engine.raw_connection()
+        except sa_exc.DBAPIError as exc:
+            raise self.connection_error(exc) from None
+        broken = False
+        try:
+            yield raw.driver_connection
+        except ConnectionFailedError:
+            broken = True
+            raise
+        finally:
+            if broken and self.engine.dialect.name not in ("sqlite", "duckdb"):
+                raw.invalidate()  # the pool opens a fresh connection next time
+            else:
+                raw.close()
+
+    def connection_error(self, exc: BaseException) -> ConnectionFailedError:
+        orig = getattr(exc, "orig", None) or exc
+        translated = self.dialect.translate(orig, "", RunState(self.timeout_s))
+        message = translated.message if translated else str(orig)
+        return ConnectionFailedError(
+            self.scrub(message),
+            hint="check that the server is running and the URL is right; the session will "
+            "reconnect on the next call",
+        )
+
+    # -- statements ---------------------------------------------------------------------------
+    def run(
+        self,
+        sql: str,
+        params: Params = None,
+        *,
+        allow_writes: bool = False,
+        settings: Mapping[str, Any] | None = None,
+        timeout_s: float | None = None,
+        info: StatementInfo | None = None,
+        send: str | None = None,
+    ) -> Result:
+        """Classify, authorize and run one statement in its own rolled-back transaction.
+
+        ``send`` is the text actually sent when it differs from ``sql`` (an EXPLAIN wrapped
+        around the person's statement); the guard judges ``info`` (classified from ``sql``).
+        """
+        info = info or self.classify(sql)
+        with self.transaction(
+            allow_writes=allow_writes,
+            read_only=not info.is_write,
+            settings=settings,
+            timeout_s=timeout_s,
+        ) as tx:
+            return tx.execute(sql, params, info=info, send=send)
+
+    def classify(self, sql: str) -> StatementInfo:
+        return guard.classify(sql, self.dialect.name)
+
+    @contextlib.contextmanager
+    def transaction(
+        self,
+        *,
+        allow_writes: bool = False,
+        read_only: bool = True,
+        settings: Mapping[str, Any] | None = None,
+        timeout_s: float | None = None,
+    ) -> Iterator[Transaction]:
+        """A sandbox: several guarded statements in one transaction, always rolled back.
+
+        >>> with executor.transaction(allow_writes=True, read_only=False) as tx:  # doctest: +SKIP
+        ...     tx.execute("CREATE INDEX ON orders (user_id)")
+        ...     tx.execute("EXPLAIN SELECT * FROM orders WHERE user_id = 7")
+        """
+        checked = self.dialect.validate_settings(settings)
+        state = RunState(timeout_s or self.timeout_s)
+        with self.connection() as dbapi, _sigint_cancels(self.dialect, dbapi, state):
+            try:
+                self.dialect.begin(
+                    dbapi, read_only=read_only, timeout_s=state.timeout_s, settings=checked,
+                    state=state,
+                )  # fmt: skip
+            except Exception as exc:
+                self._end_quietly(dbapi, state)
+                raise self.translate(exc, "", state) from None
+            tx = Transaction(self, dbapi, state, allow_writes=allow_writes)
+            try:
+                yield tx
+            finally:
+                self._end(dbapi, state)
+
+    def _end(self, dbapi: Any, state: RunState) -> None:
+        try:
+            self.dialect.end(dbapi, state)
+        except Exception as exc:  # rollback failed: the connection is gone
+            raise self.translate(exc, "", state) from None
+
+    def _end_quietly(self, dbapi: Any, state: RunState) -> None:
+        with contextlib.suppress(Exception):
+            self.dialect.end(dbapi, state)
+
+    def translate(self, exc: BaseException, sql: str, state: RunState) -> WorkbenchError:
+        """A driver exception as a scrubbed :class:`WorkbenchError`."""
+        if isinstance(exc, WorkbenchError):
+            return _scrubbed(exc, self.scrub)
+        error = self.dialect.translate(exc, sql, state)
+        if error is None:
+            error = QueryError(
+                f"{type(exc).__name__}: {exc}",
+                hint="this error came from outside the database driver; see the traceback",
+                sql=sql,
+            )
+        return _scrubbed(error, self.scrub)
+
+    # -- parameters -----------------------------------------------------------------------------
+    def bind(self, sql: str, params: Params) -> tuple[str, Any]:
+        """The statement text and arguments in the driver's own paramstyle.
+
+        ``params`` as a mapping binds ``:name`` placeholders (compiled once per statement by
+        SQLAlchemy for the driver); as a list or tuple it is passed to the driver untouched.
+        """
+        if params is None:
+            return sql, None
+        if isinstance(params, Mapping):
+            compiled_sql, order, names = _compile_text(self.engine.dialect, sql)
+            missing = [n for n in names if n not in params]
+            if missing:
+                raise QueryError(
+                    "missing value for parameter " + ", ".join(f":{n}" for n in missing),
+                    hint=f"pass params={{{', '.join(repr(n) + ': ...' for n in names)}}}",
+                    sql=sql,
+                )
+            if order is None:
+                return compiled_sql, {n: params[n] for n in names}
+            return compiled_sql, [params[n] for n in order]
+        if isinstance(params, str | bytes):
+            raise QueryError(
+                "params must be a dict (for :name placeholders) or a list/tuple, not a string",
+                hint="e.g. s.query('SELECT * FROM users WHERE id = :id', params={'id': 7})",
+                sql=sql,
+            )
+        return sql, list(params)
+
+
+class Transaction:
+    """The handle :meth:`Executor.transaction` yields; each :meth:`execute` is guarded."""
+
+    def __init__(self, executor: Executor, dbapi: Any, state: RunState, *, allow_writes: bool):
+        self.executor = executor
+        self.dbapi = dbapi
+        self.state = state
+        self.allow_writes = allow_writes
+
+    def execute(
+        self,
+        sql: str,
+        params: Params = None,
+        *,
+        info: StatementInfo | None = None,
+        send: str | None = None,
+        fetch: bool = True,
+    ) -> Result:
+        executor = self.executor
+        dialect = executor.dialect
+        info = info or executor.classify(sql)
+        guard.authorize(info, allow_writes=self.allow_writes,
+                        read_only_enforced=dialect.read_only_enforced)  # fmt: skip
+        if info.is_write:
+            reason = dialect.check_rollback_safe(info, self.dbapi)
+            if reason:
+                raise UnsafeStatementError(
+                    reason,
+                    hint="run it on a disposable copy of the database, or through s.engine if "
+                    "you really mean to change the server",
+                    kind=info.kind.value,
+                )
+        text = send if send is not None else info.sql
+        statement, args = executor.bind(text, params)
+        watchdog = None if dialect.server_side_timeout else _Watchdog(dialect, self.dbapi,
+                                                                      self.state)  # fmt: skip
+        cur = self.dbapi.cursor()
+        started = time.perf_counter()
+        try:
+            if watchdog:
+                watchdog.start()
+            if args is None:
+                cur.execute(statement)
+            else:
+                cur.execute(statement, args)
+            description = cur.description
+            rows = [tuple(r) for r in cur.fetchall()] if (fetch and description) else []
+            elapsed = (time.perf_counter() - started) * 1000.0
+            rowcount = cur.rowcount if cur.rowcount is not None else -1
+        except Exception as exc:
+            if self.state.interrupted:
+                raise KeyboardInterrupt from None
+            raise executor.translate(exc, text, self.state) from exc
+        finally:
+            if watchdog:
+                watchdog.cancel()
+            with contextlib.suppress(Exception):
+                cur.close()
+        if self.state.interrupted:
+            raise KeyboardInterrupt
+        columns = [str(d[0]) for d in description] if description else []
+        return Result(columns, rows, rowcount, elapsed, info, sent_sql=statement)
+
+
+class _Watchdog:
+    """Cancels the statement at its deadline, for engines with no server-side timeout."""
+
+    def __init__(self, dialect: Dialect, dbapi: Any, state: RunState) -> None:
+        self._timer = threading.Timer(state.timeout_s, self._fire)
+        self._timer.daemon = True
+        self._dialect, self._dbapi, self._state = dialect, dbapi, state
+
+    def _fire(self) -> None:
+        self._state.timed_out = True
+        with contextlib.suppress(Exception):
+            self._dialect.cancel(self._dbapi)
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+@contextlib.contextmanager
+def _sigint_cancels(dialect: Dialect, dbapi: Any, state: RunState) -> Iterator[None]:
+    """While a statement runs in the main thread, Ctrl-C (or a kernel interrupt) cancels it on
+    the server instead of tearing the driver's socket mid-message; a second Ctrl-C gives up
+    waiting and raises at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if state.interrupted:
+            raise KeyboardInterrupt
+        state.interrupted = True
+        threading.Thread(target=_cancel_quietly, args=(dialect, dbapi), daemon=True).start()
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main interpreter thread after all
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _cancel_quietly(dialect: Dialect, dbapi: Any) -> None:
+    with contextlib.suppress(Exception):
+        dialect.cancel(dbapi)
+
+
+@functools.lru_cache(maxsize=512)
+def _compile_text(sa_dialect: Any, sql: str) -> tuple[str, list[str] | None, list[str]]:
+    """``:name`` placeholders compiled for the driver: (text, positional order, names)."""
+    from sqlalchemy import text
+
+    compiled = text(sql).compile(dialect=sa_dialect)
+    order = list(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+    return compiled.string, order, list(compiled.binds)
+
+
+def _scrubbed(error: WorkbenchError, scrub: Callable[[str], str]) -> WorkbenchError:
+    error.message = scrub(error.message)
+    if error.hint:
+        error.hint = scrub(error.hint)
+    if isinstance(error, QueryError) and error.engine_message:
+        error.engine_message = scrub(error.engine_message)
+    error.args = (error.message if not error.hint else f"{error.message}\n→ {error.hint}",)
+    return error

@@ -1,0 +1,301 @@
+"""``wb.connect()`` and the :class:`Session` every investigation starts from.
+
+A session wraps one SQLAlchemy Engine (``s.engine``, for app code and ORM sessions) and runs the
+workbench's own statements through the guarded :class:`~workbench.execution.Executor` on the
+driver's connections.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from workbench.dialects import for_engine
+from workbench.errors import ConfigurationError, ConnectionFailedError, QueryError
+from workbench.execution import Executor, Params, Result
+from workbench.masking import SecretScrubber, mask_url, scrub_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy.engine import URL, Engine
+
+    from workbench.dialects.base import Dialect
+    from workbench.schema import ServerInfo, TableInfo
+
+__all__ = ["DEFAULT_TIMEOUT_S", "Session", "connect"]
+
+DEFAULT_TIMEOUT_S = 30.0
+
+
+def connect(
+    url_or_engine: str | URL | Engine | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    **engine_options: Any,
+) -> Session:
+    """Open a session on a database.
+
+    Args:
+        url_or_engine: a SQLAlchemy URL (``postgresql+psycopg://...``, ``mysql+pymysql://...``,
+            ``sqlite:///file.db``, ``duckdb:///file.duckdb``) or a live ``Engine``. ``None``
+            starts the embedded PostgreSQL with the demo data (SQLite if it cannot start).
+        timeout: seconds each statement may run before it is cancelled on the server.
+        engine_options: passed to ``sqlalchemy.create_engine`` when a URL is given.
+
+    >>> import workbench as wb
+    >>> s = wb.connect("sqlite://", timeout=5)
+    >>> s.query("SELECT 1 AS one").one.tolist()
+    [1]
+    """
+    _check_timeout(timeout)
+    if url_or_engine is None:
+        from workbench.embedded import default_connection
+
+        return default_connection(timeout=timeout)
+    from sqlalchemy.engine import Engine
+
+    if isinstance(url_or_engine, Engine):
+        return Session(url_or_engine, timeout=timeout, owns_engine=False)
+    return Session(_create_engine(url_or_engine, engine_options), timeout=timeout,
+                   owns_engine=True)  # fmt: skip
+
+
+class Session:
+    """A connection to one database, with the safety guard in front of it.
+
+    Create one with :func:`connect`. Every method that runs SQL goes through the guard: one
+    statement per call, reads in a read-only transaction, writes only with
+    ``allow_writes=True`` and always rolled back, a timeout on each statement.
+
+    >>> s = connect("sqlite://")
+    >>> s.dialect
+    'sqlite'
+    """
+
+    def __init__(self, engine: Engine, *, timeout: float = DEFAULT_TIMEOUT_S,
+                 owns_engine: bool = True, label: str | None = None) -> None:  # fmt: skip
+        self.engine = engine
+        self._owns_engine = owns_engine
+        self._scrub = SecretScrubber([engine.url.password if engine.url.password else None])
+        self.url = mask_url(engine.url)
+        self.label = label
+        _check_timeout(timeout)
+        self._timeout = float(timeout)
+        dialect = self._detect_dialect()
+        self._executor = Executor(engine, dialect, timeout_s=self._timeout, scrub=self._scrub)
+
+    def _detect_dialect(self) -> Dialect:
+        from sqlalchemy import exc as sa_exc
+
+        try:
+            raw = self.engine.raw_connection()
+        except sa_exc.DBAPIError as exc:
+            orig = getattr(exc, "orig", None) or exc
+            raise ConnectionFailedError(
+                f"cannot connect to {self.url}: {self._scrub(_message(orig))}",
+                hint="check that the server is running and the URL (host, port, user, "
+                "database) is right",
+            ) from None
+        try:
+            return for_engine(self.engine, raw.driver_connection)
+        finally:
+            raw.close()
+
+    # -- what it is connected to ----------------------------------------------------------------
+    @property
+    def dialect(self) -> str:
+        """``"postgresql"``, ``"mysql"``, ``"mariadb"``, ``"sqlite"`` or ``"duckdb"``."""
+        return self._executor.dialect.name
+
+    @property
+    def timeout(self) -> float:
+        """Seconds each statement may run (settable)."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        _check_timeout(seconds)
+        self._timeout = float(seconds)
+        self._executor.timeout_s = float(seconds)
+
+    @cached_property
+    def server(self) -> ServerInfo:
+        """Engine name and version (``s.server.version``)."""
+        return self._introspect(self._executor.dialect.server_info)
+
+    @property
+    def executor(self) -> Executor:
+        """The guarded executor (for features built on the session)."""
+        return self._executor
+
+    def __repr__(self) -> str:
+        return f"<workbench.Session {self.dialect} {self.url}>"
+
+    # -- running SQL ------------------------------------------------------------------------------
+    def query(
+        self,
+        sql: str,
+        params: Params = None,
+        *,
+        allow_writes: bool = False,
+        settings: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> pd.DataFrame:
+        """Run one statement and return its rows as a DataFrame.
+
+        ``params`` binds ``:name`` placeholders (a dict) or the driver's own placeholders (a
+        list). ``settings`` apply to this statement only (``{"work_mem": "64MB"}``).
+
+        >>> s = connect("sqlite://")
+        >>> s.query("SELECT :x * 2 AS doubled", params={"x": 21}).doubled.tolist()
+        [42]
+        """
+        return self.execute(sql, params, allow_writes=allow_writes, settings=settings,
+                            timeout=timeout).to_frame()  # fmt: skip
+
+    def execute(
+        self,
+        sql: str,
+        params: Params = None,
+        *,
+        allow_writes: bool = False,
+        settings: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        """Like :meth:`query`, returning the raw :class:`~workbench.execution.Result` (rows,
+        columns, driver time)."""
+        return self._executor.run(sql, params, allow_writes=allow_writes, settings=settings,
+                                  timeout_s=timeout)  # fmt: skip
+
+    def explain(
+        self,
+        sql: str,
+        analyze: bool = False,
+        params: Params = None,
+        allow_writes: bool = False,
+        *,
+        settings: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """The engine's plan for ``sql`` (see :mod:`workbench.explain`).
+
+        ``analyze=True`` executes the statement (a write needs ``allow_writes=True`` and is
+        rolled back).
+        """
+        from workbench.explain import explain
+
+        return explain(self, sql, analyze=analyze, params=params, allow_writes=allow_writes,
+                       settings=settings, timeout=timeout)  # fmt: skip
+
+    # -- introspection ----------------------------------------------------------------------------
+    def settings(self, names: Sequence[str] | None = None, *, all: bool = False) -> pd.DataFrame:
+        """Server settings that matter for performance (or ``names``, or ``all=True``)."""
+        import pandas as pd
+
+        dialect = self._executor.dialect
+        wanted = None if all else (list(names) if names else list(dialect.performance_settings))
+        rows = self._introspect(lambda dbapi: dialect.settings(dbapi, wanted))
+        return pd.DataFrame(rows, columns=["name", "value", "unit", "source", "description"])
+
+    def tables(self) -> list[str]:
+        """The user tables of the connected database."""
+        return self._introspect(self._executor.dialect.list_tables)
+
+    def table(self, name: str) -> TableInfo:
+        """Columns, indexes, row counts/estimates and statistics freshness of one table."""
+        info = self._introspect(lambda dbapi: self._executor.dialect.table_info(dbapi, name))
+        if info is None:
+            raise QueryError(
+                f"no table named {name!r}",
+                hint=f"tables here: {', '.join(self.tables()[:20]) or '(none)'}",
+            )
+        return info
+
+    def tables_in(self, sql: str) -> list[TableInfo]:
+        """Describe every table a statement touches (for evidence: the query's schema)."""
+        statement = self._executor.classify(sql)
+        found = []
+        for name in statement.tables:
+            info = self._introspect(
+                lambda dbapi, n=name: self._executor.dialect.table_info(dbapi, n)  # type: ignore[misc]
+            )
+            if info is not None:
+                found.append(info)
+        return found
+
+    def _introspect(self, fn: Any) -> Any:
+        """Run catalogue queries inside a read-only, timed, rolled-back transaction."""
+        executor = self._executor
+        with executor.transaction(read_only=True) as tx:
+            try:
+                return fn(tx.dbapi)
+            except Exception as exc:
+                raise executor.translate(exc, "(catalogue query)", tx.state) from exc
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the session's connections (the engine too, if the session created it)."""
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def sandbox(self, *, timeout: float | None = None) -> Iterator[Any]:
+        """A transaction that is always rolled back, for trying DDL and re-explaining."""
+        with self._executor.transaction(allow_writes=True, read_only=False,
+                                        timeout_s=timeout) as tx:  # fmt: skip
+            yield tx
+
+
+def _create_engine(url: str | URL, options: dict[str, Any]) -> Engine:
+    from sqlalchemy import create_engine
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except sa_exc.ArgumentError as exc:
+        raise ConfigurationError(
+            f"not a database URL: {mask_url(str(url)) if '://' in str(url) else '(hidden)'}",
+            hint="use a SQLAlchemy URL such as postgresql+psycopg://user@host/db, "
+            "mysql+pymysql://root@host/db, sqlite:///file.db or duckdb:///file.duckdb",
+        ) from None
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
+    elif parsed.drivername in ("mysql", "mariadb"):
+        parsed = parsed.set(drivername=f"{parsed.drivername}+pymysql")
+    if parsed.get_backend_name() in ("mysql", "mariadb") and "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    options = {"hide_parameters": True, "pool_pre_ping": True, **options}
+    try:
+        return create_engine(parsed, **options)
+    except (sa_exc.NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise ConfigurationError(
+            f"no driver for {parsed.drivername}: {exc}",
+            hint="supported: postgresql+psycopg, mysql+pymysql, sqlite, duckdb",
+        ) from None
+    except sa_exc.ArgumentError as exc:
+        raise ConfigurationError(
+            f"cannot use {mask_url(parsed)}: {scrub_text(str(exc))}",
+            hint="check the URL's options",
+        ) from None
+
+
+def _check_timeout(timeout: float) -> None:
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+        raise ConfigurationError(
+            f"timeout must be a positive number of seconds, not {timeout!r}",
+            hint="every statement needs a timeout; e.g. timeout=30",
+        )
+
+
+def _message(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
