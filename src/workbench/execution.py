@@ -28,12 +28,14 @@ from workbench.dialects.base import Dialect, RunState
 from workbench.errors import (
     ConnectionFailedError,
     QueryError,
+    QueryTimeoutError,
     UnsafeStatementError,
     WorkbenchError,
 )
 from workbench.guard import StatementInfo
 
 if TYPE_CHECKING:
+    import pandas as pd
     from sqlalchemy.engine import Engine
 
 __all__ = ["Executor", "Result", "Transaction"]
@@ -53,7 +55,7 @@ class Result:
     sent_sql: str = ""
     notices: list[str] = field(default_factory=list)
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         """The rows as a pandas DataFrame."""
         import pandas as pd
 
@@ -80,11 +82,9 @@ class Executor:
     @contextlib.contextmanager
     def connection(self) -> Iterator[Any]:
         """A driver connection from the pool; invalidated (not reused) if it broke."""
-        from sqlalchemy import exc as sa_exc
-
         try:
             raw = self.engine.raw_connection()
-        except sa_exc.DBAPIError as exc:
+        except Exception as exc:  # the driver's own error (raw_connection does not wrap it)
             raise self.connection_error(exc) from None
         broken = False
         try:
@@ -119,16 +119,22 @@ class Executor:
         timeout_s: float | None = None,
         info: StatementInfo | None = None,
         send: str | None = None,
+        read_only: bool | None = None,
     ) -> Result:
         """Classify, authorize and run one statement in its own rolled-back transaction.
 
         ``send`` is the text actually sent when it differs from ``sql`` (an EXPLAIN wrapped
         around the person's statement); the guard judges ``info`` (classified from ``sql``).
+        ``read_only`` defaults to "not a write, and writes not allowed" (a read that writes
+        through a function fails in a read-only transaction and succeeds, rolled back, with
+        ``allow_writes=True``).
         """
         info = info or self.classify(sql)
+        if read_only is None:
+            read_only = not (info.is_write or allow_writes)
         with self.transaction(
             allow_writes=allow_writes,
-            read_only=not info.is_write,
+            read_only=read_only,
             settings=settings,
             timeout_s=timeout_s,
         ) as tx:
@@ -282,6 +288,13 @@ class Transaction:
                 cur.close()
         if self.state.interrupted:
             raise KeyboardInterrupt
+        if self.state.timed_out:
+            # MySQL's KILL QUERY can end SLEEP() "successfully": the deadline passed all the same
+            raise executor.translate(QueryTimeoutError(
+                f"the statement ran longer than its timeout ({self.state.timeout_s:g} s) and was "
+                "stopped", hint="make it faster, or allow more time: wb.connect(url, timeout=120)",
+                sql=text,
+            ), text, self.state)  # fmt: skip
         columns = [str(d[0]) for d in description] if description else []
         return Result(columns, rows, rowcount, elapsed, info, sent_sql=statement)
 

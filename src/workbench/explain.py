@@ -41,9 +41,12 @@ def explain(
         )
     dialect = executor.dialect
     command = dialect.explain_command(info.sql, analyze=analyze, write=info.is_write)
-    effective = info
+    effective, read_only = info, None
     if not analyze and info.kind in (StatementKind.WRITE, StatementKind.DDL):
+        # EXPLAIN without ANALYZE does not execute: a read for the guard. MySQL and MariaDB still
+        # refuse EXPLAIN DELETE in a read-only transaction, so it runs read-write, rolled back.
         effective = dataclasses.replace(info, kind=StatementKind.READ, written_tables=())
+        read_only = False
     result = executor.run(sql, params, info=effective, send=command, allow_writes=allow_writes,
-                          settings=settings, timeout_s=timeout)  # fmt: skip
+                          settings=settings, timeout_s=timeout, read_only=read_only)  # fmt: skip
     return dialect.explain_document(result.rows)

@@ -20,18 +20,18 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import TokenType, exp
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import TokenType
 
 from workbench.errors import UnsafeStatementError
 
 __all__ = ["StatementInfo", "StatementKind", "authorize", "classify", "sqlglot_dialect"]
 
 
-class StatementKind(str, enum.Enum):
+class StatementKind(enum.StrEnum):
     """What a statement does, as far as safety is concerned."""
 
     READ = "read"  # reads data; runs in a read-only transaction
@@ -75,19 +75,20 @@ _SESSION_TYPES: tuple[type[exp.Expression], ...] = (exp.Set, exp.Use, exp.Attach
 
 # Statements sqlglot keeps as an opaque Command, by first keyword.
 _COMMAND_KINDS: dict[str, StatementKind] = {
-    "VACUUM": StatementKind.DDL, "REINDEX": StatementKind.DDL, "CLUSTER": StatementKind.DDL,
-    "CHECKPOINT": StatementKind.DDL, "OPTIMIZE": StatementKind.DDL, "REFRESH": StatementKind.DDL,
-    "REPLACE": StatementKind.WRITE, "CALL": StatementKind.WRITE, "DO": StatementKind.WRITE,
-    "LOCK": StatementKind.WRITE, "UNLOCK": StatementKind.SESSION, "SAVEPOINT": StatementKind.TRANSACTION,
-    "RELEASE": StatementKind.TRANSACTION, "START": StatementKind.TRANSACTION,
-    "PREPARE": StatementKind.SESSION, "EXECUTE": StatementKind.WRITE, "DEALLOCATE": StatementKind.SESSION,
-    "LISTEN": StatementKind.SESSION, "NOTIFY": StatementKind.WRITE, "DISCARD": StatementKind.SESSION,
-    "RESET": StatementKind.SESSION, "LOAD": StatementKind.SESSION, "INSTALL": StatementKind.SESSION,
-    "HANDLER": StatementKind.SESSION, "FLUSH": StatementKind.DDL, "KILL": StatementKind.SESSION,
-    "RENAME": StatementKind.DDL, "SECURITY": StatementKind.DDL, "IMPORT": StatementKind.DDL,
-    "EXPORT": StatementKind.DDL, "CHECKSUM": StatementKind.READ, "SUMMARIZE": StatementKind.READ,
-    "SHOW": StatementKind.READ, "DESCRIBE": StatementKind.READ, "DESC": StatementKind.READ,
-    "TABLE": StatementKind.READ,
+    **dict.fromkeys(
+        ("VACUUM", "REINDEX", "CLUSTER", "CHECKPOINT", "OPTIMIZE", "REFRESH", "FLUSH", "RENAME",
+         "SECURITY", "IMPORT", "EXPORT"),
+        StatementKind.DDL,
+    ),
+    **dict.fromkeys(("REPLACE", "CALL", "DO", "LOCK", "EXECUTE", "NOTIFY"), StatementKind.WRITE),
+    **dict.fromkeys(("SAVEPOINT", "RELEASE", "START"), StatementKind.TRANSACTION),
+    **dict.fromkeys(
+        ("UNLOCK", "PREPARE", "DEALLOCATE", "LISTEN", "DISCARD", "RESET", "LOAD", "INSTALL",
+         "HANDLER", "KILL"),
+        StatementKind.SESSION,
+    ),
+    **dict.fromkeys(("CHECKSUM", "SUMMARIZE", "SHOW", "DESCRIBE", "DESC", "TABLE"),
+                    StatementKind.READ),
 }  # fmt: skip
 
 # EXPLAIN with its options, in PostgreSQL, MySQL/MariaDB, SQLite and DuckDB spellings.
@@ -218,7 +219,7 @@ def _classify_one(sql: str, read: str) -> StatementInfo:
         )  # fmt: skip
     try:
         with _quiet_sqlglot():
-            tree = sqlglot.parse_one(sql, read=read)
+            tree = cast(exp.Expression, sqlglot.parse_one(sql, read=read))
     except (ParseError, TokenError, ValueError) as exc:
         log.debug("sqlglot could not parse %r: %s", sql[:200], exc)
         return StatementInfo(sql=sql, kind=StatementKind.UNKNOWN, operation=_first_word(sql),
@@ -289,8 +290,11 @@ def authorize(info: StatementInfo, *, allow_writes: bool, read_only_enforced: bo
     """
     label = info.operation or "statement"
     if info.problem:
-        raise UnsafeStatementError(info.problem, hint="export from a notebook cell with pandas "
-                                   "(s.query(...).to_csv(path)) instead", kind=info.kind.value)
+        raise UnsafeStatementError(
+            info.problem,
+            hint="export from a notebook cell with pandas (s.query(...).to_csv(path)) instead",
+            kind=info.kind.value,
+        )
     if info.side_effects:
         names = ", ".join(f"{name}()" for name in info.side_effects)
         raise UnsafeStatementError(

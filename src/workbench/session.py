@@ -8,9 +8,10 @@ driver's connections.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from workbench.dialects import for_engine
 from workbench.errors import ConfigurationError, ConnectionFailedError, QueryError
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_TIMEOUT_S", "Session", "connect"]
 
 DEFAULT_TIMEOUT_S = 30.0
+T = TypeVar("T")
 
 
 def connect(
@@ -87,11 +89,9 @@ class Session:
         self._executor = Executor(engine, dialect, timeout_s=self._timeout, scrub=self._scrub)
 
     def _detect_dialect(self) -> Dialect:
-        from sqlalchemy import exc as sa_exc
-
         try:
             raw = self.engine.raw_connection()
-        except sa_exc.DBAPIError as exc:
+        except Exception as exc:  # the driver's own error (raw_connection does not wrap it)
             orig = getattr(exc, "orig", None) or exc
             raise ConnectionFailedError(
                 f"cannot connect to {self.url}: {self._scrub(_message(orig))}",
@@ -216,16 +216,12 @@ class Session:
     def tables_in(self, sql: str) -> list[TableInfo]:
         """Describe every table a statement touches (for evidence: the query's schema)."""
         statement = self._executor.classify(sql)
-        found = []
-        for name in statement.tables:
-            info = self._introspect(
-                lambda dbapi, n=name: self._executor.dialect.table_info(dbapi, n)  # type: ignore[misc]
-            )
-            if info is not None:
-                found.append(info)
-        return found
+        dialect = self._executor.dialect
+        found = [self._introspect(functools.partial(_table_info, dialect, name=name))
+                 for name in statement.tables]  # fmt: skip
+        return [info for info in found if info is not None]
 
-    def _introspect(self, fn: Any) -> Any:
+    def _introspect(self, fn: Callable[[Any], T]) -> T:
         """Run catalogue queries inside a read-only, timed, rolled-back transaction."""
         executor = self._executor
         with executor.transaction(read_only=True) as tx:
@@ -254,6 +250,10 @@ class Session:
             yield tx
 
 
+def _table_info(dialect: Dialect, dbapi: Any, *, name: str) -> TableInfo | None:
+    return dialect.table_info(dbapi, name)
+
+
 def _create_engine(url: str | URL, options: dict[str, Any]) -> Engine:
     from sqlalchemy import create_engine
     from sqlalchemy import exc as sa_exc
@@ -261,7 +261,7 @@ def _create_engine(url: str | URL, options: dict[str, Any]) -> Engine:
 
     try:
         parsed = make_url(url)
-    except sa_exc.ArgumentError as exc:
+    except sa_exc.ArgumentError:
         raise ConfigurationError(
             f"not a database URL: {mask_url(str(url)) if '://' in str(url) else '(hidden)'}",
             hint="use a SQLAlchemy URL such as postgresql+psycopg://user@host/db, "

@@ -2,7 +2,7 @@
 
 >>> import workbench as wb
 >>> s = wb.connect()                       # embedded PostgreSQL, demo data loaded on first use
->>> wb.demo.load("duckdb:///shop.duckdb", scale=0.1)   # the same rows in another engine  # doctest: +SKIP
+>>> wb.demo.load("duckdb:///shop.duckdb", scale=0.1)  # same rows elsewhere  # doctest: +SKIP
 
 ``wb.demo.PATHOLOGIES`` lists what is planted and the queries that show it; ``wb.demo.app`` is
 the sample backend (SQLAlchemy ORM) whose ``list_users()`` is the slow ``/api/users`` endpoint.
@@ -42,12 +42,10 @@ def connect(scale: float = 1.0, *, timeout: float = 30.0) -> Session:
 
 def __getattr__(name: str) -> Any:
     # the ORM app and the pathology catalogue import SQLAlchemy's ORM: only when asked for
-    if name == "app":
-        from workbench.demo import app
+    import importlib
 
-        return app
+    if name in ("app", "pathologies"):
+        return importlib.import_module(f"workbench.demo.{name}")
     if name in ("PATHOLOGIES", "Pathology", "pathology"):
-        from workbench.demo import pathologies
-
-        return getattr(pathologies, name)
+        return getattr(importlib.import_module("workbench.demo.pathologies"), name)
     raise AttributeError(f"module 'workbench.demo' has no attribute {name!r}")

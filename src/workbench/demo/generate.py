@@ -61,7 +61,8 @@ class _Clock:
         towards ``lo``, < 1 towards ``hi``."""
         span = (hi - lo).astype("timedelta64[s]").astype(np.int64)
         offset = (rng.random(len(lo)) ** power * np.maximum(span, 1)).astype(np.int64)
-        return lo + offset.astype("timedelta64[s]")
+        stamps: np.ndarray = lo + offset.astype("timedelta64[s]")
+        return stamps
 
 
 def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pd.DataFrame]:
@@ -100,7 +101,9 @@ def _accounts(rng: np.random.Generator, n: int, clock: _Clock) -> pd.DataFrame:
              + _pick(rng, vocab.COMPANY_SUFFIXES, n))  # fmt: skip
     names[0] = "Acme Corp"
     countries = _pick(rng, vocab.COUNTRY_CODES, n, vocab.COUNTRY_WEIGHTS)
-    created = clock.between(rng, np.full(n, clock.start), np.full(n, clock.now - np.timedelta64(30, "D")))
+    created = clock.between(
+        rng, np.full(n, clock.start), np.full(n, clock.now - np.timedelta64(30, "D"))
+    )
     created[0] = clock.start
     return pd.DataFrame({"id": ids, "name": names, "plan": plan, "country": countries,
                          "created_at": created})  # fmt: skip

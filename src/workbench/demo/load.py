@@ -147,7 +147,7 @@ def _create_tables(conn: Connection, dialect: str) -> None:
     # unindexed on purpose.
     for name in TABLE_ORDER:
         table = metadata.tables[name]
-        fks = None if dialect == "sqlite" else []
+        fks: list[Any] | None = None if dialect == "sqlite" else []
         conn.execute(CreateTable(table, include_foreign_key_constraints=fks))
 
 
@@ -181,9 +181,11 @@ def _load_postgresql(engine: Engine, frames: dict[str, pd.DataFrame]) -> None:
             for name in TABLE_ORDER:
                 frame = frames[name]
                 columns = ", ".join(frame.columns)
-                with _csv_file(frame, null="") as path, open(path, "rb") as data, cur.copy(
-                    f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)"
-                ) as copy:
+                with (
+                    _csv_file(frame, null="") as path,
+                    open(path, "rb") as data,
+                    cur.copy(f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)") as copy,
+                ):
                     while block := data.read(1 << 20):
                         copy.write(block)
         dbapi.commit()
@@ -204,7 +206,9 @@ def _csv_file(frame: pd.DataFrame, *, null: str, bools_as_int: bool = False) -> 
         con.register("frame", frame)
         casts = [f"{c}::INTEGER AS {c}" for c in frame.columns
                  if bools_as_int and frame[c].dtype == bool]  # fmt: skip
-        select = f"SELECT * REPLACE ({', '.join(casts)}) FROM frame" if casts else "SELECT * FROM frame"
+        select = (
+            f"SELECT * REPLACE ({', '.join(casts)}) FROM frame" if casts else "SELECT * FROM frame"
+        )
         con.execute(
             f"COPY ({select}) TO '{path}' (FORMAT csv, HEADER false, NULLSTR '{null}', "
             "TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S')"

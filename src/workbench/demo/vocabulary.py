@@ -20,8 +20,10 @@ CITIES: dict[str, tuple[str, ...]] = {
     "JP": ("Tokyo", "Osaka", "Kyoto", "Fukuoka"),
 }
 
-CURRENCIES = {"US": "USD", "CA": "CAD", "GB": "GBP", "SE": "SEK", "PL": "PLN", "BR": "BRL",
-              "JP": "JPY", "DE": "EUR", "FR": "EUR", "NL": "EUR", "ES": "EUR", "IT": "EUR"}  # fmt: skip
+CURRENCIES = {
+    "US": "USD", "CA": "CAD", "GB": "GBP", "SE": "SEK", "PL": "PLN", "BR": "BRL", "JP": "JPY",
+    "DE": "EUR", "FR": "EUR", "NL": "EUR", "ES": "EUR", "IT": "EUR",
+}  # fmt: skip
 
 FIRST_NAMES = (
     "Anna", "Ben", "Chloe", "David", "Emma", "Felix", "Grace", "Hugo", "Ines", "Jonas", "Kira",

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from workbench.guard import StatementInfo
     from workbench.schema import ServerInfo, TableInfo
 
-__all__ = ["RunState", "Dialect"]
+__all__ = ["Dialect", "RunState"]
 
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 

@@ -8,6 +8,7 @@ transactional too).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -62,10 +63,9 @@ class DuckDBDialect(Dialect):
 
         cur = dbapi.cursor()
         try:
-            try:
+            # a failed statement may have ended the transaction already
+            with contextlib.suppress(duckdb.Error):
                 cur.execute("ROLLBACK")
-            except duckdb.Error:  # the failed statement already ended the transaction
-                pass
             for statement in state.undo:
                 cur.execute(statement)
         finally:
@@ -169,8 +169,9 @@ class DuckDBDialect(Dialect):
             where,
         ):
             expressions = ix["expressions"]
-            cols = tuple(str(e).strip('"') for e in expressions) if isinstance(
-                expressions, list) else (str(expressions),)  # fmt: skip
+            if isinstance(expressions, str):  # DuckDB prints the list: "[created_at, id]"
+                expressions = expressions.strip("[]").split(", ")
+            cols = tuple(str(e).strip().strip("'\"") for e in expressions)
             indexes.append(IndexInfo(name=ix["index_name"], columns=cols,
                                      unique=bool(ix["is_unique"]), method="art",
                                      definition=ix["sql"]))  # fmt: skip
@@ -182,7 +183,8 @@ class DuckDBDialect(Dialect):
             columns=columns,
             indexes=indexes,
             foreign_keys=fks,
-            row_estimate=float(found["estimated_size"]) if found["estimated_size"] is not None
+            row_estimate=float(found["estimated_size"])
+            if found["estimated_size"] is not None
             else None,
             row_count=int(count),
         )

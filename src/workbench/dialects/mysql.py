@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from workbench.dialects.base import (
-    RunState,
     Dialect,
+    RunState,
     fetch_dicts,
     split_table_name,
     version_tuple,
@@ -102,8 +102,8 @@ class MySQLDialect(Dialect):
 
         thread_id = dbapi.thread_id()
         killer = pymysql.connect(
-            host=dbapi.host, port=dbapi.port, user=dbapi.user, password=dbapi.password,
-            unix_socket=dbapi.unix_socket, connect_timeout=5, ssl=getattr(dbapi, "ssl", None),
+            host=dbapi.host, port=dbapi.port, user=_text(dbapi.user),
+            password=_text(dbapi.password), unix_socket=dbapi.unix_socket, connect_timeout=5,
         )  # fmt: skip
         try:
             with killer.cursor() as cur:
@@ -310,6 +310,10 @@ class MariaDBDialect(MySQLDialect):
 def _is_mariadb(dbapi: Any) -> bool:
     info = getattr(dbapi, "get_server_info", None)
     return bool(info and "mariadb" in str(info()).lower())
+
+
+def _text(value: str | bytes | None) -> str:
+    return value.decode() if isinstance(value, bytes) else (value or "")
 
 
 def _native(value: str) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from workbench.dialects.base import RunState, Dialect, fetch_dicts, version_tuple
+from workbench.dialects.base import Dialect, RunState, fetch_dicts, version_tuple
 from workbench.errors import ConnectionFailedError, QueryError, QueryTimeoutError, WorkbenchError
 from workbench.schema import ColumnInfo, IndexInfo, ServerInfo, TableInfo
 
@@ -93,7 +93,7 @@ class PostgreSQLDialect(Dialect):
 
         # psycopg opens the transaction itself before the first command; SET TRANSACTION must
         # be that first command, and one round trip carries it with the timeout and settings.
-        parts = [sql.SQL("SET TRANSACTION READ ONLY")] if read_only else []
+        parts: list[sql.Composable] = [sql.SQL("SET TRANSACTION READ ONLY")] if read_only else []
         parts.append(
             sql.SQL("SET LOCAL statement_timeout = {}").format(
                 sql.Literal(f"{max(1, round(timeout_s * 1000))}ms")
@@ -153,7 +153,7 @@ class PostgreSQLDialect(Dialect):
             sql,
             sqlstate=sqlstate,
             position=int(position) if position else None,
-            hint=hint and f"{hint}" or None,
+            hint=(hint and f"{hint}") or None,
         )
 
     # -- plans ----------------------------------------------------------------------------------
