@@ -22,8 +22,13 @@ MARIADB_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # Variables that would leak a real key, endpoint or database into a test.
-_LEAKY_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "DATABASE_URL",
-              "WORKBENCH_MODEL")  # fmt: skip
+_LEAKY_ENV = (
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "DATABASE_URL",
+    "WORKBENCH_MODEL",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -77,8 +82,12 @@ ENGINES = ("postgresql", "mariadb", "sqlite", "duckdb")
 @pytest.fixture(params=ENGINES)
 def any_url(request: pytest.FixtureRequest) -> str:
     """One URL per engine the guard must protect."""
-    name = {"postgresql": "pg_url", "mariadb": "mariadb_url", "sqlite": "sqlite_url",
-            "duckdb": "duckdb_url"}[request.param]  # fmt: skip
+    name = {
+        "postgresql": "pg_url",
+        "mariadb": "mariadb_url",
+        "sqlite": "sqlite_url",
+        "duckdb": "duckdb_url",
+    }[request.param]
     return str(request.getfixturevalue(name))
 
 
@@ -96,8 +105,12 @@ def scratch_table(any_url: str, table_name: str) -> Iterator[tuple[str, str]]:
     engine = create_engine(any_url)
     with engine.begin() as conn:
         conn.execute(text(f"CREATE TABLE {table_name} (id INTEGER PRIMARY KEY, v INTEGER)"))
-        conn.execute(text(f"INSERT INTO {table_name} (id, v) VALUES " +
-                          ", ".join(f"({i}, {i * 10})" for i in range(1, 11))))  # fmt: skip
+        conn.execute(
+            text(
+                f"INSERT INTO {table_name} (id, v) VALUES "
+                + ", ".join(f"({i}, {i * 10})" for i in range(1, 11))
+            )
+        )
     try:
         yield any_url, table_name
     finally:

@@ -26,8 +26,12 @@ def test_no_command_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_demo_writes_a_report(tmp_path: Path, embedded_session: object) -> None:
     report = tmp_path / "out" / "demo.html"
-    done = subprocess.run([sys.executable, "-m", "workbench.cli", "demo", "--report", str(report)],
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "demo", "--report", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     assert "missing_index" in done.stdout
     html = report.read_text()

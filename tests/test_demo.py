@@ -60,12 +60,16 @@ def test_planted_distributions() -> None:
 
 
 @pytest.fixture(scope="module")
-def loaded_everywhere(tmp_path_factory: pytest.TempPathFactory, pg_url: str,
-                      mariadb_url: str) -> dict[str, str]:  # fmt: skip
+def loaded_everywhere(
+    tmp_path_factory: pytest.TempPathFactory, pg_url: str, mariadb_url: str
+) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("demo")
-    urls = {"sqlite": f"sqlite:///{folder / 'demo.sqlite'}",
-            "duckdb": f"duckdb:///{folder / 'demo.duckdb'}",
-            "postgresql": pg_url, "mariadb": mariadb_url}  # fmt: skip
+    urls = {
+        "sqlite": f"sqlite:///{folder / 'demo.sqlite'}",
+        "duckdb": f"duckdb:///{folder / 'demo.duckdb'}",
+        "postgresql": pg_url,
+        "mariadb": mariadb_url,
+    }
     for url in urls.values():
         report = wb.demo.load(url, scale=0.02, replace=True)
         assert report.total_rows > 30_000
@@ -76,8 +80,9 @@ def test_same_data_in_every_engine(loaded_everywhere: dict[str, str]) -> None:
     sums: dict[str, dict[str, tuple[object, ...]]] = {}
     for dialect, url in loaded_everywhere.items():
         s = wb.connect(url)
-        sums[dialect] = {t: tuple(int(v) for v in s.execute(q).rows[0])
-                         for t, q in CHECKSUM_SQL.items()}  # fmt: skip
+        sums[dialect] = {
+            t: tuple(int(v) for v in s.execute(q).rows[0]) for t, q in CHECKSUM_SQL.items()
+        }
     reference = sums["postgresql"]
     for dialect, found in sums.items():
         assert found == reference, dialect
@@ -105,39 +110,34 @@ def test_every_pathology_query_runs_on_every_engine(item, loaded_everywhere) -> 
         s.execute(item.sql_for(dialect))
 
 
-def _plan_nodes(doc: list[dict]) -> list[dict]:  # type: ignore[type-arg]
-    out, stack = [], [doc[0]["Plan"]]
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        stack.extend(node.get("Plans", []))
-    return out
-
-
 def test_pathologies_show_on_postgres(embedded_session: wb.Session) -> None:
     s = embedded_session
 
-    def nodes(name: str) -> list[dict]:  # type: ignore[type-arg]
+    def plan(name: str) -> wb.Plan:
         item = pathology(name)
-        return _plan_nodes(s.explain(item.sql, analyze=True, settings=item.settings or None))
+        return s.explain(item.sql, analyze=True, settings=item.settings or None)
 
-    assert any(n["Node Type"] == "Seq Scan" and n["Relation Name"] == "orders"
-               for n in nodes("missing_index"))  # fmt: skip
-    assert any(n["Node Type"] == "Seq Scan" and n["Relation Name"] == "users"
-               for n in nodes("non_sargable_predicate"))  # fmt: skip
-    offset = nodes("offset_pagination")
-    assert max(n["Actual Rows"] for n in offset) >= 200_000
-    scans = [n for n in nodes("misestimate_correlated") if n.get("Relation Name") == "users"]
-    assert scans[0]["Actual Rows"] / scans[0]["Plan Rows"] >= 10
-    assert any(n.get("Sort Space Type") == "Disk" for n in nodes("sort_spill"))
+    missing = plan("missing_index")
+    assert any(n.operation.endswith("Seq Scan") and n.relation == "orders" for n in missing.nodes)
+    sargable = plan("non_sargable_predicate")
+    assert any(n.operation.endswith("Seq Scan") and n.relation == "users" for n in sargable.nodes)
+    offset = plan("offset_pagination")
+    assert max(n.actual_rows or 0 for n in offset.nodes) >= 200_000
+    correlated = plan("misestimate_correlated")
+    scans = [n for n in correlated.nodes if n.relation == "users"]
+    assert scans[0].misestimate is not None
+    assert scans[0].misestimate.direction == "under"
+    assert scans[0].misestimate.factor >= 10
+    assert any(n.spill and n.spill.kind == "sort" for n in plan("sort_spill").nodes)
 
 
 def test_pathology_fixes_work(embedded_session: wb.Session) -> None:
     s = embedded_session
     with s.sandbox() as tx:
         tx.execute(pathology("missing_index").fix)
-        plan = tx.execute("EXPLAIN (FORMAT JSON) " + pathology("missing_index").sql).rows[0][0]
-    assert "Index" in _plan_nodes(plan)[-1]["Node Type"]
+        rows = tx.execute("EXPLAIN (FORMAT JSON) " + pathology("missing_index").sql).rows
+    after = wb.parse_plan(rows[0][0])
+    assert any("Index" in n.operation and n.relation == "orders" for n in after.nodes)
     assert "orders_user_id_idx" not in {ix.name for ix in s.table("orders").indexes}
 
 

@@ -28,8 +28,14 @@ def _probe(home: Path | None, scale: float = 1.0) -> dict[str, str]:
     env = dict(os.environ)
     if home is not None:
         env["WORKBENCH_HOME"] = str(home)
-    out = subprocess.run([sys.executable, "-c", PROBE.format(scale=scale)], env=env,
-                         capture_output=True, text=True, timeout=240, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(scale=scale)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
+    )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -46,15 +52,18 @@ def _postgres_running_on(datadir: Path) -> bool:
 def test_default_connect_is_postgres_18_with_the_demo(embedded_session: wb.Session) -> None:
     s = embedded_session
     assert s.dialect == "postgresql" and s.server.version_info[0] == 18
-    counts = s.query("SELECT (SELECT count(*) FROM users) AS users, "
-                     "(SELECT count(*) FROM orders) AS orders").iloc[0]  # fmt: skip
+    counts = s.query(
+        "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM orders) AS orders"
+    ).iloc[0]
     assert counts.users == 100_000 and counts.orders == 400_000
     assert "embedded" in (s.label or "")
 
 
 def test_one_server_for_several_kernels(embedded_session: wb.Session) -> None:
-    ours = embedded_session.query("SELECT pg_postmaster_start_time()::text AS started, "
-                                  "current_setting('data_directory') AS datadir").iloc[0]  # fmt: skip
+    ours = embedded_session.query(
+        "SELECT pg_postmaster_start_time()::text AS started, "
+        "current_setting('data_directory') AS datadir"
+    ).iloc[0]
     other = _probe(None)
     assert other["started"] == ours.started and other["datadir"] == ours.datadir
     # the other kernel exiting does not stop the server we still use
@@ -82,8 +91,9 @@ def test_first_use_initialises_loads_and_stops_cleanly(tmp_path: Path) -> None:
     assert (home / "pg18" / "PG_VERSION").read_text().strip() == "18"
 
 
-def test_fallback_to_sqlite_is_announced_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                              ) -> None:  # fmt: skip
+def test_fallback_to_sqlite_is_announced_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def cannot_start(self: embedded.EmbeddedPostgres) -> None:
         raise wb.EmbeddedServerError("no PostgreSQL on this platform")
 

@@ -127,8 +127,7 @@ def test_transaction_control_and_session_changes_are_always_refused(sql: str) ->
 
 def test_copy_to_a_file_is_refused() -> None:
     with pytest.raises(UnsafeStatementError, match="rollback cannot undo"):
-        authorize(classify("COPY t TO '/tmp/out.csv'"), allow_writes=True,
-                  read_only_enforced=True)  # fmt: skip
+        authorize(classify("COPY t TO '/tmp/out.csv'"), allow_writes=True, read_only_enforced=True)
 
 
 def test_unparseable_runs_only_where_read_only_is_enforced() -> None:

@@ -38,9 +38,11 @@ def test_errors_share_one_root() -> None:
 
 
 def test_import_is_light() -> None:
-    code = ("import sys, json, workbench; print(json.dumps(sorted(m for m in ('pandas', "
-            "'sqlalchemy', 'numpy', 'sqlglot', 'anthropic', 'matplotlib', 'psycopg', 'duckdb') "
-            "if m in sys.modules)))")  # fmt: skip
+    code = (
+        "import sys, json, workbench; print(json.dumps(sorted(m for m in ('pandas', "
+        "'sqlalchemy', 'numpy', 'sqlglot', 'anthropic', 'matplotlib', 'psycopg', 'duckdb') "
+        "if m in sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
 

@@ -24,8 +24,9 @@ SLEEP_30 = {
     "duckdb": "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
     "SELECT count(*) FROM r",
 }
-ENDLESS_CTE = ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
-               "SELECT count(*) FROM r")  # fmt: skip
+ENDLESS_CTE = (
+    "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
+)
 
 
 def _count(s: wb.Session, table: str) -> int:
@@ -44,7 +45,8 @@ def test_allowed_write_runs_and_is_rolled_back(scratch_table: tuple[str, str]) -
     url, table = scratch_table
     s = wb.connect(url)
     plan = s.explain(f"DELETE FROM {table}", analyze=True, allow_writes=True)
-    assert plan is not None
+    assert plan.analyzed
+    assert plan.nodes
     result = s.execute(f"DELETE FROM {table} WHERE id <= 5", allow_writes=True)
     assert result.rowcount in (5, -1)
     s.execute(f"UPDATE {table} SET v = 0", allow_writes=True)
@@ -127,8 +129,10 @@ def test_kernel_interrupt_cancels_the_query(scratch_table: tuple[str, str]) -> N
     assert time.monotonic() - started < 8
     assert _count(s, table) == 10
     if s.dialect == "postgresql":  # nothing left running on the server
-        active = s.query("SELECT count(*) AS n FROM pg_stat_activity "
-                         "WHERE query LIKE 'SELECT pg_sleep(30)%' AND state = 'active'")  # fmt: skip
+        active = s.query(
+            "SELECT count(*) AS n FROM pg_stat_activity "
+            "WHERE query LIKE 'SELECT pg_sleep(30)%' AND state = 'active'"
+        )
         assert int(active.iloc[0, 0]) == 0
 
 

@@ -93,8 +93,9 @@ def test_mariadb_refuses_ddl_even_with_allow_writes(mariadb_url: str, table_name
     assert table_name not in s.tables()
 
 
-def test_mariadb_refuses_writes_to_non_transactional_tables(mariadb_url: str,
-                                                            table_name: str) -> None:  # fmt: skip
+def test_mariadb_refuses_writes_to_non_transactional_tables(
+    mariadb_url: str, table_name: str
+) -> None:
     engine = create_engine(mariadb_url)
     with engine.begin() as conn:
         conn.execute(text(f"CREATE TABLE {table_name} (id int) ENGINE=MyISAM"))
@@ -123,10 +124,12 @@ def test_postgres_read_that_writes_through_a_function(pg_url: str, table_name: s
     engine = create_engine(pg_url)
     with engine.begin() as conn:
         conn.execute(text(f"CREATE TABLE {table_name} (id int)"))
-        conn.execute(text(
-            f"CREATE FUNCTION {table_name}_f() RETURNS int LANGUAGE sql AS "
-            f"$$ INSERT INTO {table_name} VALUES (1) RETURNING id $$"
-        ))  # fmt: skip
+        conn.execute(
+            text(
+                f"CREATE FUNCTION {table_name}_f() RETURNS int LANGUAGE sql AS "
+                f"$$ INSERT INTO {table_name} VALUES (1) RETURNING id $$"
+            )
+        )
     try:
         s = wb.connect(engine)
         with pytest.raises(wb.QueryError, match="allow_writes=True") as info:

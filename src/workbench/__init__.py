@@ -31,6 +31,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from workbench.plans import Plan, PlanNode, parse_plan
     from workbench.schema import ColumnInfo, IndexInfo, ServerInfo, TableInfo
     from workbench.session import Session, connect
 
@@ -45,6 +46,9 @@ _LAZY = {
     "ServerInfo": "workbench.schema",
     "TableInfo": "workbench.schema",
     "demo": "workbench.demo",
+    "Plan": "workbench.plans",
+    "PlanNode": "workbench.plans",
+    "parse_plan": "workbench.plans",
 }
 
 __all__ = [
@@ -54,6 +58,8 @@ __all__ = [
     "ConnectionFailedError",
     "EmbeddedServerError",
     "IndexInfo",
+    "Plan",
+    "PlanNode",
     "PlanParseError",
     "QueryError",
     "QueryTimeoutError",
@@ -65,6 +71,7 @@ __all__ = [
     "WorkbenchWarning",
     "connect",
     "demo",
+    "parse_plan",
 ]
 
 

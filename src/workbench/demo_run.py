@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import time
 from datetime import datetime
 from pathlib import Path
@@ -45,7 +44,7 @@ def _stub_report(session: Any, steps: list[dict[str, Any]]) -> str:
     rows = []
     for step in steps:
         item = step["pathology"]
-        plan = json.dumps(step["plan"], indent=1, default=str)[:4000] if step["plan"] else ""
+        plan = step["plan"].to_text() if step["plan"] else ""
         rows.append(
             f"<section><h2>{esc(item.title)}</h2><p>{esc(item.story)}</p>"
             f"<pre>{esc(step['sql'])}</pre><p>{esc(step['status'])}</p>"

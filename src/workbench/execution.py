@@ -32,7 +32,7 @@ from workbench.errors import (
     UnsafeStatementError,
     WorkbenchError,
 )
-from workbench.guard import StatementInfo
+from workbench.guard import StatementInfo, StatementKind
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -163,9 +163,12 @@ class Executor:
         with self.connection() as dbapi, _sigint_cancels(self.dialect, dbapi, state):
             try:
                 self.dialect.begin(
-                    dbapi, read_only=read_only, timeout_s=state.timeout_s, settings=checked,
+                    dbapi,
+                    read_only=read_only,
+                    timeout_s=state.timeout_s,
+                    settings=checked,
                     state=state,
-                )  # fmt: skip
+                )
             except Exception as exc:
                 self._end_quietly(dbapi, state)
                 raise self.translate(exc, "", state) from None
@@ -249,8 +252,9 @@ class Transaction:
         executor = self.executor
         dialect = executor.dialect
         info = info or executor.classify(sql)
-        guard.authorize(info, allow_writes=self.allow_writes,
-                        read_only_enforced=dialect.read_only_enforced)  # fmt: skip
+        guard.authorize(
+            info, allow_writes=self.allow_writes, read_only_enforced=dialect.read_only_enforced
+        )
         if info.is_write:
             reason = dialect.check_rollback_safe(info, self.dbapi)
             if reason:
@@ -262,8 +266,23 @@ class Transaction:
                 )
         text = send if send is not None else info.sql
         statement, args = executor.bind(text, params)
-        watchdog = None if dialect.server_side_timeout else _Watchdog(dialect, self.dbapi,
-                                                                      self.state)  # fmt: skip
+        return self._send(statement, args, text, info, fetch=fetch)
+
+    def execute_internal(self, sql: str, args: Any = None) -> Result:
+        """Run a statement the workbench wrote itself (PREPARE, SET LOCAL, ...) in this
+        transaction: no guard (the person's statement inside it was authorized), the same
+        timeout, cancel and error translation."""
+        info = StatementInfo(sql=sql, kind=StatementKind.READ, operation="(internal)")
+        return self._send(sql, args, sql, info, fetch=True)
+
+    def _send(
+        self, statement: str, args: Any, text: str, info: StatementInfo, *, fetch: bool
+    ) -> Result:
+        executor = self.executor
+        dialect = executor.dialect
+        watchdog = (
+            None if dialect.server_side_timeout else _Watchdog(dialect, self.dbapi, self.state)
+        )
         cur = self.dbapi.cursor()
         started = time.perf_counter()
         try:
@@ -290,11 +309,16 @@ class Transaction:
             raise KeyboardInterrupt
         if self.state.timed_out:
             # MySQL's KILL QUERY can end SLEEP() "successfully": the deadline passed all the same
-            raise executor.translate(QueryTimeoutError(
-                f"the statement ran longer than its timeout ({self.state.timeout_s:g} s) and was "
-                "stopped", hint="make it faster, or allow more time: wb.connect(url, timeout=120)",
-                sql=text,
-            ), text, self.state)  # fmt: skip
+            raise executor.translate(
+                QueryTimeoutError(
+                    f"the statement ran longer than its timeout ({self.state.timeout_s:g} s) "
+                    "and was stopped",
+                    hint="make it faster, or allow more time: wb.connect(url, timeout=120)",
+                    sql=text,
+                ),
+                text,
+                self.state,
+            )
         columns = [str(d[0]) for d in description] if description else []
         return Result(columns, rows, rowcount, elapsed, info, sent_sql=statement)
 

@@ -46,50 +46,112 @@ class StatementKind(enum.StrEnum):
 SIDE_EFFECT_FUNCTIONS: frozenset[str] = frozenset(
     {
         # PostgreSQL
-        "nextval", "setval", "dblink_exec", "dblink", "dblink_send_query", "dblink_connect",
-        "pg_advisory_lock", "pg_advisory_lock_shared", "pg_try_advisory_lock",
-        "pg_try_advisory_lock_shared", "lo_import", "lo_export", "lo_unlink", "lo_create",
-        "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
-        "pg_switch_wal", "pg_create_restore_point", "pg_stat_reset", "pg_stat_reset_shared",
-        "pg_stat_reset_single_table_counters", "pg_stat_statements_reset", "pg_file_write",
-        "pg_promote", "pg_create_logical_replication_slot", "pg_create_physical_replication_slot",
-        "pg_drop_replication_slot", "pg_logical_emit_message", "set_config",
+        "nextval",
+        "setval",
+        "dblink_exec",
+        "dblink",
+        "dblink_send_query",
+        "dblink_connect",
+        "pg_advisory_lock",
+        "pg_advisory_lock_shared",
+        "pg_try_advisory_lock",
+        "pg_try_advisory_lock_shared",
+        "lo_import",
+        "lo_export",
+        "lo_unlink",
+        "lo_create",
+        "pg_terminate_backend",
+        "pg_cancel_backend",
+        "pg_reload_conf",
+        "pg_rotate_logfile",
+        "pg_switch_wal",
+        "pg_create_restore_point",
+        "pg_stat_reset",
+        "pg_stat_reset_shared",
+        "pg_stat_reset_single_table_counters",
+        "pg_stat_statements_reset",
+        "pg_file_write",
+        "pg_promote",
+        "pg_create_logical_replication_slot",
+        "pg_create_physical_replication_slot",
+        "pg_drop_replication_slot",
+        "pg_logical_emit_message",
+        "set_config",
         # MySQL / MariaDB
-        "get_lock", "release_lock", "release_all_locks", "sys_exec", "sys_eval",
+        "get_lock",
+        "release_lock",
+        "release_all_locks",
+        "sys_exec",
+        "sys_eval",
         # SQLite
-        "load_extension", "writefile",
+        "load_extension",
+        "writefile",
     }
-)  # fmt: skip
+)
 
 _READ_TYPES: tuple[type[exp.Expression], ...] = (
-    exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery,
-    exp.Show, exp.Describe,
-)  # fmt: skip
+    exp.Select,
+    exp.Union,
+    exp.Intersect,
+    exp.Except,
+    exp.Values,
+    exp.Subquery,
+    exp.Show,
+    exp.Describe,
+)
 _WRITE_TYPES: tuple[type[exp.Expression], ...] = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 _DDL_TYPES: tuple[type[exp.Expression], ...] = (
-    exp.Create, exp.Drop, exp.Alter, exp.TruncateTable, exp.Comment, exp.Grant, exp.Analyze,
+    exp.Create,
+    exp.Drop,
+    exp.Alter,
+    exp.TruncateTable,
+    exp.Comment,
+    exp.Grant,
+    exp.Analyze,
     exp.RenameColumn,
-)  # fmt: skip
+)
 _TRANSACTION_TYPES: tuple[type[exp.Expression], ...] = (exp.Transaction, exp.Commit, exp.Rollback)
 _SESSION_TYPES: tuple[type[exp.Expression], ...] = (exp.Set, exp.Use, exp.Attach, exp.Detach)
 
 # Statements sqlglot keeps as an opaque Command, by first keyword.
 _COMMAND_KINDS: dict[str, StatementKind] = {
     **dict.fromkeys(
-        ("VACUUM", "REINDEX", "CLUSTER", "CHECKPOINT", "OPTIMIZE", "REFRESH", "FLUSH", "RENAME",
-         "SECURITY", "IMPORT", "EXPORT"),
+        (
+            "VACUUM",
+            "REINDEX",
+            "CLUSTER",
+            "CHECKPOINT",
+            "OPTIMIZE",
+            "REFRESH",
+            "FLUSH",
+            "RENAME",
+            "SECURITY",
+            "IMPORT",
+            "EXPORT",
+        ),
         StatementKind.DDL,
     ),
     **dict.fromkeys(("REPLACE", "CALL", "DO", "LOCK", "EXECUTE", "NOTIFY"), StatementKind.WRITE),
     **dict.fromkeys(("SAVEPOINT", "RELEASE", "START"), StatementKind.TRANSACTION),
     **dict.fromkeys(
-        ("UNLOCK", "PREPARE", "DEALLOCATE", "LISTEN", "DISCARD", "RESET", "LOAD", "INSTALL",
-         "HANDLER", "KILL"),
+        (
+            "UNLOCK",
+            "PREPARE",
+            "DEALLOCATE",
+            "LISTEN",
+            "DISCARD",
+            "RESET",
+            "LOAD",
+            "INSTALL",
+            "HANDLER",
+            "KILL",
+        ),
         StatementKind.SESSION,
     ),
-    **dict.fromkeys(("CHECKSUM", "SUMMARIZE", "SHOW", "DESCRIBE", "DESC", "TABLE"),
-                    StatementKind.READ),
-}  # fmt: skip
+    **dict.fromkeys(
+        ("CHECKSUM", "SUMMARIZE", "SHOW", "DESCRIBE", "DESC", "TABLE"), StatementKind.READ
+    ),
+}
 
 # EXPLAIN with its options, in PostgreSQL, MySQL/MariaDB, SQLite and DuckDB spellings.
 _EXPLAIN_PREFIX = re.compile(
@@ -212,18 +274,26 @@ def _classify_one(sql: str, read: str) -> StatementInfo:
         if not executes and inner.kind is StatementKind.UNKNOWN:
             kind = StatementKind.UNKNOWN
         return StatementInfo(
-            sql=sql, kind=kind, operation="EXPLAIN", tables=inner.tables,
+            sql=sql,
+            kind=kind,
+            operation="EXPLAIN",
+            tables=inner.tables,
             written_tables=inner.written_tables if executes else (),
-            functions=inner.functions, side_effects=inner.side_effects if executes else (),
-            parsed=inner.parsed, explain=True, inner=inner, problem=inner.problem,
-        )  # fmt: skip
+            functions=inner.functions,
+            side_effects=inner.side_effects if executes else (),
+            parsed=inner.parsed,
+            explain=True,
+            inner=inner,
+            problem=inner.problem,
+        )
     try:
         with _quiet_sqlglot():
             tree = cast(exp.Expression, sqlglot.parse_one(sql, read=read))
     except (ParseError, TokenError, ValueError) as exc:
         log.debug("sqlglot could not parse %r: %s", sql[:200], exc)
-        return StatementInfo(sql=sql, kind=StatementKind.UNKNOWN, operation=_first_word(sql),
-                             parsed=False)  # fmt: skip
+        return StatementInfo(
+            sql=sql, kind=StatementKind.UNKNOWN, operation=_first_word(sql), parsed=False
+        )
     return _from_tree(sql, tree)
 
 
@@ -273,9 +343,15 @@ def _from_tree(sql: str, tree: exp.Expression) -> StatementInfo:
     else:
         kind = StatementKind.UNKNOWN
     return StatementInfo(
-        sql=sql, kind=kind, operation=operation, tables=tables, written_tables=written,
-        functions=functions, side_effects=side_effects, problem=problem,
-    )  # fmt: skip
+        sql=sql,
+        kind=kind,
+        operation=operation,
+        tables=tables,
+        written_tables=written,
+        functions=functions,
+        side_effects=side_effects,
+        problem=problem,
+    )
 
 
 def authorize(info: StatementInfo, *, allow_writes: bool, read_only_enforced: bool) -> None:

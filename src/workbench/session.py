@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
 
     from workbench.dialects.base import Dialect
+    from workbench.plans import Plan
     from workbench.schema import ServerInfo, TableInfo
 
 __all__ = ["DEFAULT_TIMEOUT_S", "Session", "connect"]
@@ -60,8 +61,7 @@ def connect(
 
     if isinstance(url_or_engine, Engine):
         return Session(url_or_engine, timeout=timeout, owns_engine=False)
-    return Session(_create_engine(url_or_engine, engine_options), timeout=timeout,
-                   owns_engine=True)  # fmt: skip
+    return Session(_create_engine(url_or_engine, engine_options), timeout=timeout, owns_engine=True)
 
 
 class Session:
@@ -76,8 +76,14 @@ class Session:
     'sqlite'
     """
 
-    def __init__(self, engine: Engine, *, timeout: float = DEFAULT_TIMEOUT_S,
-                 owns_engine: bool = True, label: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        owns_engine: bool = True,
+        label: str | None = None,
+    ) -> None:
         self.engine = engine
         self._owns_engine = owns_engine
         self._scrub = SecretScrubber([engine.url.password if engine.url.password else None])
@@ -152,8 +158,9 @@ class Session:
         >>> s.query("SELECT :x * 2 AS doubled", params={"x": 21}).doubled.tolist()
         [42]
         """
-        return self.execute(sql, params, allow_writes=allow_writes, settings=settings,
-                            timeout=timeout).to_frame()  # fmt: skip
+        return self.execute(
+            sql, params, allow_writes=allow_writes, settings=settings, timeout=timeout
+        ).to_frame()
 
     def execute(
         self,
@@ -166,8 +173,9 @@ class Session:
     ) -> Result:
         """Like :meth:`query`, returning the raw :class:`~workbench.execution.Result` (rows,
         columns, driver time)."""
-        return self._executor.run(sql, params, allow_writes=allow_writes, settings=settings,
-                                  timeout_s=timeout)  # fmt: skip
+        return self._executor.run(
+            sql, params, allow_writes=allow_writes, settings=settings, timeout_s=timeout
+        )
 
     def explain(
         self,
@@ -178,16 +186,29 @@ class Session:
         *,
         settings: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Any:
-        """The engine's plan for ``sql`` (see :mod:`workbench.explain`).
+    ) -> Plan:
+        """The plan of ``sql``, analysed (see :mod:`workbench.explain` for each engine's command).
 
-        ``analyze=True`` executes the statement (a write needs ``allow_writes=True`` and is
-        rolled back).
+        ``analyze=True`` executes the statement to measure it (a write needs
+        ``allow_writes=True`` and is rolled back). ``settings`` apply to this call only
+        (``{"work_mem": "64MB"}``). PostgreSQL ``$1``-style statements get a generic plan
+        without ``params``, or the plan for ``params=[...]``.
+
+        >>> s = connect("sqlite://")
+        >>> s.explain("SELECT 1").root.operation
+        'SCAN CONSTANT ROW'
         """
         from workbench.explain import explain
 
-        return explain(self, sql, analyze=analyze, params=params, allow_writes=allow_writes,
-                       settings=settings, timeout=timeout)  # fmt: skip
+        return explain(
+            self,
+            sql,
+            analyze=analyze,
+            params=params,
+            allow_writes=allow_writes,
+            settings=settings,
+            timeout=timeout,
+        )
 
     # -- introspection ----------------------------------------------------------------------------
     def settings(self, names: Sequence[str] | None = None, *, all: bool = False) -> pd.DataFrame:
@@ -217,8 +238,10 @@ class Session:
         """Describe every table a statement touches (for evidence: the query's schema)."""
         statement = self._executor.classify(sql)
         dialect = self._executor.dialect
-        found = [self._introspect(functools.partial(_table_info, dialect, name=name))
-                 for name in statement.tables]  # fmt: skip
+        found = [
+            self._introspect(functools.partial(_table_info, dialect, name=name))
+            for name in statement.tables
+        ]
         return [info for info in found if info is not None]
 
     def _introspect(self, fn: Callable[[Any], T]) -> T:
@@ -245,8 +268,9 @@ class Session:
     @contextlib.contextmanager
     def sandbox(self, *, timeout: float | None = None) -> Iterator[Any]:
         """A transaction that is always rolled back, for trying DDL and re-explaining."""
-        with self._executor.transaction(allow_writes=True, read_only=False,
-                                        timeout_s=timeout) as tx:  # fmt: skip
+        with self._executor.transaction(
+            allow_writes=True, read_only=False, timeout_s=timeout
+        ) as tx:
             yield tx
 
 

@@ -146,7 +146,11 @@ def find_user_by_email(db: Session, email: str) -> User | None:
 def recent_orders_page(db: Session, *, page: int, per_page: int = 20) -> list[Order]:
     """``GET /api/orders?page=N``: OFFSET pagination. Page 10,000 makes the database produce
     and throw away 200,000 rows before returning 20."""
-    return list(db.scalars(
-        select(Order).order_by(Order.created_at.desc(), Order.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)
-    ))  # fmt: skip
+    return list(
+        db.scalars(
+            select(Order)
+            .order_by(Order.created_at.desc(), Order.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+    )

@@ -46,8 +46,14 @@ def row_counts(scale: float = 1.0) -> dict[str, int]:
     return {name: max(_MINIMUM[name], round(n * scale)) for name, n in BASE_ROWS.items()}
 
 
-_MINIMUM = {"accounts": 20, "users": 200, "products": 50, "orders": 800, "order_items": 1_600,
-            "events": 800}  # fmt: skip
+_MINIMUM = {
+    "accounts": 20,
+    "users": 200,
+    "products": 50,
+    "orders": 800,
+    "order_items": 1_600,
+    "events": 800,
+}
 
 
 @dataclass(frozen=True)
@@ -55,8 +61,9 @@ class _Clock:
     now: np.datetime64
     start: np.datetime64
 
-    def between(self, rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray,
-                power: float = 1.0) -> np.ndarray:  # fmt: skip
+    def between(
+        self, rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray, power: float = 1.0
+    ) -> np.ndarray:
         """Timestamps (whole seconds) between lo and hi, element-wise; ``power`` > 1 leans
         towards ``lo``, < 1 towards ``hi``."""
         span = (hi - lo).astype("timedelta64[s]").astype(np.int64)
@@ -75,11 +82,18 @@ def generate(scale: float = 1.0, seed: int = SEED) -> dict[str, pd.DataFrame]:
     accounts = _accounts(rng, counts["accounts"], clock)
     users = _users(rng, counts["users"], accounts, clock)
     products = _products(rng, counts["products"], clock)
-    orders, items = _orders_and_items(rng, counts["orders"], counts["order_items"], users,
-                                      products, clock)  # fmt: skip
+    orders, items = _orders_and_items(
+        rng, counts["orders"], counts["order_items"], users, products, clock
+    )
     events = _events(rng, counts["events"], users, clock)
-    return {"accounts": accounts, "users": users, "products": products, "orders": orders,
-            "order_items": items, "events": events}  # fmt: skip
+    return {
+        "accounts": accounts,
+        "users": users,
+        "products": products,
+        "orders": orders,
+        "order_items": items,
+        "events": events,
+    }
 
 
 def _check_scale(scale: float) -> None:
@@ -87,8 +101,12 @@ def _check_scale(scale: float) -> None:
         raise ValueError(f"scale must be in (0, 20], not {scale!r} (1.0 ≈ 1.7 million rows)")
 
 
-def _pick(rng: np.random.Generator, options: tuple[str, ...], n: int,
-          weights: tuple[float, ...] | None = None) -> np.ndarray:  # fmt: skip
+def _pick(
+    rng: np.random.Generator,
+    options: tuple[str, ...],
+    n: int,
+    weights: tuple[float, ...] | None = None,
+) -> np.ndarray:
     p = None if weights is None else np.asarray(weights, dtype=float) / sum(weights)
     return np.asarray(options, dtype=object)[rng.choice(len(options), size=n, p=p)]
 
@@ -97,16 +115,22 @@ def _accounts(rng: np.random.Generator, n: int, clock: _Clock) -> pd.DataFrame:
     ids = np.arange(1, n + 1)
     plan = _pick(rng, ("free", "pro", "enterprise"), n, (0.70, 0.25, 0.05))
     plan[0] = "enterprise"
-    names = (_pick(rng, vocab.COMPANY_WORDS, n) + " " + _pick(rng, vocab.COMPANY_WORDS, n) + " "
-             + _pick(rng, vocab.COMPANY_SUFFIXES, n))  # fmt: skip
+    names = (
+        _pick(rng, vocab.COMPANY_WORDS, n)
+        + " "
+        + _pick(rng, vocab.COMPANY_WORDS, n)
+        + " "
+        + _pick(rng, vocab.COMPANY_SUFFIXES, n)
+    )
     names[0] = "Acme Corp"
     countries = _pick(rng, vocab.COUNTRY_CODES, n, vocab.COUNTRY_WEIGHTS)
     created = clock.between(
         rng, np.full(n, clock.start), np.full(n, clock.now - np.timedelta64(30, "D"))
     )
     created[0] = clock.start
-    return pd.DataFrame({"id": ids, "name": names, "plan": plan, "country": countries,
-                         "created_at": created})  # fmt: skip
+    return pd.DataFrame(
+        {"id": ids, "name": names, "plan": plan, "country": countries, "created_at": created}
+    )
 
 
 def _users(rng: np.random.Generator, n: int, accounts: pd.DataFrame, clock: _Clock) -> pd.DataFrame:
@@ -137,10 +161,19 @@ def _users(rng: np.random.Generator, n: int, accounts: pd.DataFrame, clock: _Clo
     created = np.sort(created)  # user ids grow with signup time
     since_signup = clock.between(rng, created, np.full(n, clock.now))
     last_login = pd.Series(since_signup).where(rng.random(n) > 0.10)
-    return pd.DataFrame({"id": ids, "account_id": account_ids, "email": email,
-                         "full_name": full_name, "country": country, "city": city,
-                         "status": status, "created_at": created,
-                         "last_login_at": last_login})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "account_id": account_ids,
+            "email": email,
+            "full_name": full_name,
+            "country": country,
+            "city": city,
+            "status": status,
+            "created_at": created,
+            "last_login_at": last_login,
+        }
+    )
 
 
 def _products(rng: np.random.Generator, n: int, clock: _Clock) -> pd.DataFrame:
@@ -155,14 +188,34 @@ def _products(rng: np.random.Generator, n: int, clock: _Clock) -> pd.DataFrame:
     name = adjective + " " + sub + " " + pd.Series(ids % 97).astype(str).to_numpy()
     price = np.round(rng.lognormal(7.6, 0.9, n)).astype(np.int64) + 99
     sku = pd.Series(ids).map("SKU-{:06d}".format).to_numpy()
-    description = ("The " + adjective + " " + sub + " for teams who care about "
-                   + _pick(rng, vocab.BENEFITS, n) + ". " + _pick(rng, vocab.BLURBS, n) + " "
-                   + _pick(rng, vocab.BLURBS, n) + " " + _pick(rng, vocab.BLURBS, n))  # fmt: skip
+    description = (
+        "The "
+        + adjective
+        + " "
+        + sub
+        + " for teams who care about "
+        + _pick(rng, vocab.BENEFITS, n)
+        + ". "
+        + _pick(rng, vocab.BLURBS, n)
+        + " "
+        + _pick(rng, vocab.BLURBS, n)
+        + " "
+        + _pick(rng, vocab.BLURBS, n)
+    )
     created = clock.between(rng, np.full(n, clock.start), np.full(n, clock.now))
-    return pd.DataFrame({"id": ids, "sku": sku, "name": name, "category": category,
-                         "subcategory": sub, "price_cents": price,
-                         "is_active": rng.random(n) < 0.95, "description": description,
-                         "created_at": created})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "sku": sku,
+            "name": name,
+            "category": category,
+            "subcategory": sub,
+            "price_cents": price,
+            "is_active": rng.random(n) < 0.95,
+            "description": description,
+            "created_at": created,
+        }
+    )
 
 
 def _orders_and_items(
@@ -179,12 +232,14 @@ def _orders_and_items(
     buyer_weight = rng.lognormal(0.0, 1.3, len(users)) * (users["status"] != "invited").to_numpy()
     signed_up = users["created_at"].to_numpy()
     first = signed_up[0] + np.timedelta64(1, "h")
-    created = np.sort(clock.between(rng, np.full(n_orders, first), np.full(n_orders, clock.now),
-                                    power=0.8))  # fmt: skip
+    created = np.sort(
+        clock.between(rng, np.full(n_orders, first), np.full(n_orders, clock.now), power=0.8)
+    )
     cumulative = np.cumsum(buyer_weight)
     known = np.maximum(np.searchsorted(signed_up, created, side="right"), 1)
-    user_idx = np.searchsorted(cumulative, rng.random(n_orders) * cumulative[known - 1],
-                               side="right")  # fmt: skip
+    user_idx = np.searchsorted(
+        cumulative, rng.random(n_orders) * cumulative[known - 1], side="right"
+    )
     user_idx = np.minimum(user_idx, known - 1)
     ids = np.arange(1, n_orders + 1)
     age_days = (clock.now - created).astype("timedelta64[s]").astype(np.int64) / 86_400
@@ -205,34 +260,72 @@ def _orders_and_items(
     ]
     quantity = np.clip(rng.geometric(0.65, n_total), 1, 12)
     price = products["price_cents"].to_numpy()[product_idx]
-    discount = np.where(rng.random(n_total) < 0.15, np.round(rng.uniform(0.05, 0.3, n_total), 2),
-                        0.0)  # fmt: skip
+    discount = np.where(
+        rng.random(n_total) < 0.15, np.round(rng.uniform(0.05, 0.3, n_total), 2), 0.0
+    )
     line_total = np.round(price * quantity * (1 - discount)).astype(np.int64)
     totals = np.bincount(item_order_idx, weights=line_total, minlength=n_orders).astype(np.int64)
-    orders = pd.DataFrame({"id": ids, "user_id": users["id"].to_numpy()[user_idx],
-                           "status": status, "total_cents": totals, "currency": currency,
-                           "shipping_country": country, "created_at": created})  # fmt: skip
-    items = pd.DataFrame({"id": np.arange(1, n_total + 1), "order_id": ids[item_order_idx],
-                          "product_id": products["id"].to_numpy()[product_idx],
-                          "quantity": quantity, "unit_price_cents": price,
-                          "discount": discount})  # fmt: skip
+    orders = pd.DataFrame(
+        {
+            "id": ids,
+            "user_id": users["id"].to_numpy()[user_idx],
+            "status": status,
+            "total_cents": totals,
+            "currency": currency,
+            "shipping_country": country,
+            "created_at": created,
+        }
+    )
+    items = pd.DataFrame(
+        {
+            "id": np.arange(1, n_total + 1),
+            "order_id": ids[item_order_idx],
+            "product_id": products["id"].to_numpy()[product_idx],
+            "quantity": quantity,
+            "unit_price_cents": price,
+            "discount": discount,
+        }
+    )
     return orders, items
 
 
 def _events(rng: np.random.Generator, n: int, users: pd.DataFrame, clock: _Clock) -> pd.DataFrame:
     activity = rng.lognormal(0.0, 1.5, len(users))
     user_idx = rng.choice(len(users), size=n, p=activity / activity.sum())
-    created = np.sort(clock.between(rng, users["created_at"].to_numpy()[user_idx],
-                                    np.full(n, clock.now)))  # fmt: skip
-    kind = _pick(rng, ("page_view", "click", "search", "purchase", "error", "signup"), n,
-                 (0.62, 0.18, 0.09, 0.05, 0.04, 0.02))  # fmt: skip
+    created = np.sort(
+        clock.between(rng, users["created_at"].to_numpy()[user_idx], np.full(n, clock.now))
+    )
+    kind = _pick(
+        rng,
+        ("page_view", "click", "search", "purchase", "error", "signup"),
+        n,
+        (0.62, 0.18, 0.09, 0.05, 0.04, 0.02),
+    )
     path = _pick(rng, vocab.PATHS, n)
     agent = _pick(rng, vocab.USER_AGENTS, n)
     ms = pd.Series(np.round(rng.lognormal(4.0, 0.8, n)).astype(np.int64)).astype(str).to_numpy()
     session = pd.Series(rng.integers(16**11, 16**12, n)).map("{:012x}".format).to_numpy()
-    payload = ('{"path": "' + path + '", "duration_ms": ' + ms + ', "session": "' + session
-               + '", "user_agent": "' + agent + '", "referrer": "https://www.example.com'
-               + _pick(rng, vocab.PATHS, n) + '", "flags": ["beta", "dark-mode"], "note": "'
-               + _pick(rng, vocab.BLURBS, n) + '"}')  # fmt: skip
-    return pd.DataFrame({"id": np.arange(1, n + 1), "user_id": users["id"].to_numpy()[user_idx],
-                         "type": kind, "created_at": created, "payload": payload})  # fmt: skip
+    payload = (
+        '{"path": "'
+        + path
+        + '", "duration_ms": '
+        + ms
+        + ', "session": "'
+        + session
+        + '", "user_agent": "'
+        + agent
+        + '", "referrer": "https://www.example.com'
+        + _pick(rng, vocab.PATHS, n)
+        + '", "flags": ["beta", "dark-mode"], "note": "'
+        + _pick(rng, vocab.BLURBS, n)
+        + '"}'
+    )
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "user_id": users["id"].to_numpy()[user_idx],
+            "type": kind,
+            "created_at": created,
+            "payload": payload,
+        }
+    )

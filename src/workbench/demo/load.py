@@ -83,10 +83,15 @@ def load(
     with engine.begin() as conn:
         MARKER_TABLE.create(conn, checkfirst=True)
         conn.execute(MARKER_TABLE.delete())
-        conn.execute(MARKER_TABLE.insert().values(
-            dataset_version=DATASET_VERSION, scale=float(scale), seed=seed,
-            rows=sum(rows.values()), loaded_at=datetime.now().replace(microsecond=0),
-        ))  # fmt: skip
+        conn.execute(
+            MARKER_TABLE.insert().values(
+                dataset_version=DATASET_VERSION,
+                scale=float(scale),
+                seed=seed,
+                rows=sum(rows.values()),
+                loaded_at=datetime.now().replace(microsecond=0),
+            )
+        )
     seconds = time.perf_counter() - started
     log.info("demo data loaded into %s in %.1f s (%d rows)", dialect, seconds, sum(rows.values()))
     return LoadReport(dialect, scale, rows, seconds)
@@ -121,8 +126,9 @@ def _marker(engine: Engine) -> tuple[int, float, int] | None:
         with engine.connect() as conn:
             if not inspect(conn).has_table(MARKER_TABLE.name):
                 return None
-            row = conn.execute(select(MARKER_TABLE.c.dataset_version, MARKER_TABLE.c.scale,
-                                      MARKER_TABLE.c.seed)).first()  # fmt: skip
+            row = conn.execute(
+                select(MARKER_TABLE.c.dataset_version, MARKER_TABLE.c.scale, MARKER_TABLE.c.seed)
+            ).first()
     except Exception:  # a half-created database: treat as not loaded, reload
         log.debug("no usable demo marker", exc_info=True)
         return None
@@ -163,8 +169,13 @@ def _add_indexes_and_keys(conn: Connection, dialect: str) -> None:
 
 
 def _bulk_load(engine: Engine, dialect: str, frames: dict[str, pd.DataFrame]) -> None:
-    loaders = {"postgresql": _load_postgresql, "sqlite": _load_sqlite, "duckdb": _load_duckdb,
-               "mysql": _load_mysql, "mariadb": _load_mysql}  # fmt: skip
+    loaders = {
+        "postgresql": _load_postgresql,
+        "sqlite": _load_sqlite,
+        "duckdb": _load_duckdb,
+        "mysql": _load_mysql,
+        "mariadb": _load_mysql,
+    }
     loader = loaders.get(dialect)
     if loader is None:
         raise ConfigurationError(f"the demo data cannot be loaded into {dialect}")
@@ -204,8 +215,9 @@ def _csv_file(frame: pd.DataFrame, *, null: str, bools_as_int: bool = False) -> 
     con = duckdb.connect()
     try:
         con.register("frame", frame)
-        casts = [f"{c}::INTEGER AS {c}" for c in frame.columns
-                 if bools_as_int and frame[c].dtype == bool]  # fmt: skip
+        casts = [
+            f"{c}::INTEGER AS {c}" for c in frame.columns if bools_as_int and frame[c].dtype == bool
+        ]
         select = (
             f"SELECT * REPLACE ({', '.join(casts)}) FROM frame" if casts else "SELECT * FROM frame"
         )
@@ -227,8 +239,9 @@ def _load_sqlite(engine: Engine, frames: dict[str, pd.DataFrame]) -> None:
         for name in TABLE_ORDER:
             frame = _plain_values(frames[name])
             marks = ", ".join("?" * len(frame.columns))
-            dbapi.executemany(f"INSERT INTO {name} VALUES ({marks})",
-                              frame.itertuples(index=False, name=None))  # fmt: skip
+            dbapi.executemany(
+                f"INSERT INTO {name} VALUES ({marks})", frame.itertuples(index=False, name=None)
+            )
         dbapi.commit()
     finally:
         raw.close()

@@ -21,27 +21,114 @@ CITIES: dict[str, tuple[str, ...]] = {
 }
 
 CURRENCIES = {
-    "US": "USD", "CA": "CAD", "GB": "GBP", "SE": "SEK", "PL": "PLN", "BR": "BRL", "JP": "JPY",
-    "DE": "EUR", "FR": "EUR", "NL": "EUR", "ES": "EUR", "IT": "EUR",
-}  # fmt: skip
+    "US": "USD",
+    "CA": "CAD",
+    "GB": "GBP",
+    "SE": "SEK",
+    "PL": "PLN",
+    "BR": "BRL",
+    "JP": "JPY",
+    "DE": "EUR",
+    "FR": "EUR",
+    "NL": "EUR",
+    "ES": "EUR",
+    "IT": "EUR",
+}
 
 FIRST_NAMES = (
-    "Anna", "Ben", "Chloe", "David", "Emma", "Felix", "Grace", "Hugo", "Ines", "Jonas", "Kira",
-    "Liam", "Mia", "Noah", "Olivia", "Paul", "Quinn", "Rosa", "Sam", "Tara", "Umar", "Vera",
-    "Will", "Xenia", "Yuki", "Zoe", "Aiko", "Bruno", "Carla", "Dmitri", "Elif", "Farah",
-)  # fmt: skip
+    "Anna",
+    "Ben",
+    "Chloe",
+    "David",
+    "Emma",
+    "Felix",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kira",
+    "Liam",
+    "Mia",
+    "Noah",
+    "Olivia",
+    "Paul",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Will",
+    "Xenia",
+    "Yuki",
+    "Zoe",
+    "Aiko",
+    "Bruno",
+    "Carla",
+    "Dmitri",
+    "Elif",
+    "Farah",
+)
 LAST_NAMES = (
-    "Smith", "Schmidt", "Garcia", "Martin", "Rossi", "Nowak", "Jansen", "Silva", "Tanaka",
-    "Andersson", "Dubois", "Brown", "Muller", "Lopez", "Bianchi", "Kowalski", "de Vries",
-    "Santos", "Sato", "Johansson", "Moreau", "Wilson", "Weber", "Fernandez", "Romano",
-)  # fmt: skip
-EMAIL_DOMAINS = ("Gmail.com", "gmail.com", "Example.com", "example.org", "Outlook.com",
-                 "proton.me", "company.io", "Mail.de")  # fmt: skip
+    "Smith",
+    "Schmidt",
+    "Garcia",
+    "Martin",
+    "Rossi",
+    "Nowak",
+    "Jansen",
+    "Silva",
+    "Tanaka",
+    "Andersson",
+    "Dubois",
+    "Brown",
+    "Muller",
+    "Lopez",
+    "Bianchi",
+    "Kowalski",
+    "de Vries",
+    "Santos",
+    "Sato",
+    "Johansson",
+    "Moreau",
+    "Wilson",
+    "Weber",
+    "Fernandez",
+    "Romano",
+)
+EMAIL_DOMAINS = (
+    "Gmail.com",
+    "gmail.com",
+    "Example.com",
+    "example.org",
+    "Outlook.com",
+    "proton.me",
+    "company.io",
+    "Mail.de",
+)
 
 COMPANY_WORDS = (
-    "Blue", "Harbor", "North", "Quantum", "Bright", "Silver", "Cedar", "Atlas", "Nimbus", "Pixel",
-    "River", "Summit", "Vector", "Orbit", "Maple", "Falcon", "Granite", "Lumen", "Delta", "Echo",
-)  # fmt: skip
+    "Blue",
+    "Harbor",
+    "North",
+    "Quantum",
+    "Bright",
+    "Silver",
+    "Cedar",
+    "Atlas",
+    "Nimbus",
+    "Pixel",
+    "River",
+    "Summit",
+    "Vector",
+    "Orbit",
+    "Maple",
+    "Falcon",
+    "Granite",
+    "Lumen",
+    "Delta",
+    "Echo",
+)
 COMPANY_SUFFIXES = ("Labs", "Systems", "GmbH", "Inc", "Ltd", "Studio", "Works", "Group", "AB")
 
 CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -54,8 +141,20 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "Sports": ("Yoga Mat", "Dumbbell", "Ball", "Racket", "Helmet"),
     "Toys": ("Puzzle", "Robot Kit", "Board Game", "Plush", "Drone"),
 }
-PRODUCT_ADJECTIVES = ("Compact", "Ergonomic", "Premium", "Classic", "Smart", "Eco", "Pro", "Mini",
-                      "Ultra", "Modular", "Wireless", "Vintage")  # fmt: skip
+PRODUCT_ADJECTIVES = (
+    "Compact",
+    "Ergonomic",
+    "Premium",
+    "Classic",
+    "Smart",
+    "Eco",
+    "Pro",
+    "Mini",
+    "Ultra",
+    "Modular",
+    "Wireless",
+    "Vintage",
+)
 BENEFITS = ("focus", "speed", "comfort", "reliability", "simplicity", "collaboration", "style")
 BLURBS = (
     "Built to last and designed in-house with feedback from thousands of customers.",
@@ -67,8 +166,20 @@ BLURBS = (
     "Available in five colours; returns are free within thirty days.",
     "Rated four and a half stars on average across all regions.",
 )
-PATHS = ("/", "/pricing", "/docs", "/dashboard", "/settings", "/checkout", "/search",
-         "/api/users", "/api/orders", "/products/42", "/blog/launch", "/login")  # fmt: skip
+PATHS = (
+    "/",
+    "/pricing",
+    "/docs",
+    "/dashboard",
+    "/settings",
+    "/checkout",
+    "/search",
+    "/api/users",
+    "/api/orders",
+    "/products/42",
+    "/blog/launch",
+    "/login",
+)
 USER_AGENTS = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36",

@@ -157,8 +157,9 @@ class Dialect(ABC):
     performance_settings: ClassVar[tuple[str, ...]] = ()
 
 
-def fetch_dicts(dbapi: Any, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
-                ) -> list[dict[str, Any]]:  # fmt: skip
+def fetch_dicts(
+    dbapi: Any, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Run an introspection query on a raw connection; rows as dicts."""
     cur = dbapi.cursor()
     try:

@@ -31,9 +31,15 @@ class DuckDBDialect(Dialect):
     transactional_ddl = True
 
     performance_settings: ClassVar[tuple[str, ...]] = (
-        "threads", "memory_limit", "preserve_insertion_order", "enable_object_cache",
-        "temp_directory", "max_temp_directory_size", "default_order", "enable_progress_bar",
-    )  # fmt: skip
+        "threads",
+        "memory_limit",
+        "preserve_insertion_order",
+        "enable_object_cache",
+        "temp_directory",
+        "max_temp_directory_size",
+        "default_order",
+        "enable_progress_bar",
+    )
 
     @classmethod
     def matches(cls, engine: Engine, dbapi: Any) -> bool:
@@ -147,21 +153,30 @@ class DuckDBDialect(Dialect):
         ):
             if c["constraint_type"] in ("PRIMARY KEY", "UNIQUE"):
                 cols = tuple(c["constraint_column_names"])
-                indexes.append(IndexInfo(
-                    name=f"{name}_{'pkey' if c['constraint_type'] == 'PRIMARY KEY' else 'key'}",
-                    columns=cols, unique=True, primary=c["constraint_type"] == "PRIMARY KEY",
-                    method="art",
-                ))  # fmt: skip
+                indexes.append(
+                    IndexInfo(
+                        name=f"{name}_{'pkey' if c['constraint_type'] == 'PRIMARY KEY' else 'key'}",
+                        columns=cols,
+                        unique=True,
+                        primary=c["constraint_type"] == "PRIMARY KEY",
+                        method="art",
+                    )
+                )
         fks = [
-            {"name": f"fk_{name}_{i}", "columns": list(c["constraint_column_names"]),
-             "referenced_table": c["referenced_table"]}
-            for i, c in enumerate(fetch_dicts(
-                dbapi,
-                "SELECT constraint_column_names, referenced_table FROM duckdb_constraints() "
-                "WHERE schema_name = ? AND table_name = ? AND constraint_type = 'FOREIGN KEY'",
-                where,
-            ))
-        ]  # fmt: skip
+            {
+                "name": f"fk_{name}_{i}",
+                "columns": list(c["constraint_column_names"]),
+                "referenced_table": c["referenced_table"],
+            }
+            for i, c in enumerate(
+                fetch_dicts(
+                    dbapi,
+                    "SELECT constraint_column_names, referenced_table FROM duckdb_constraints() "
+                    "WHERE schema_name = ? AND table_name = ? AND constraint_type = 'FOREIGN KEY'",
+                    where,
+                )
+            )
+        ]
         for ix in fetch_dicts(
             dbapi,
             "SELECT index_name, is_unique, expressions, sql FROM duckdb_indexes() "
@@ -172,11 +187,18 @@ class DuckDBDialect(Dialect):
             if isinstance(expressions, str):  # DuckDB prints the list: "[created_at, id]"
                 expressions = expressions.strip("[]").split(", ")
             cols = tuple(str(e).strip().strip("'\"") for e in expressions)
-            indexes.append(IndexInfo(name=ix["index_name"], columns=cols,
-                                     unique=bool(ix["is_unique"]), method="art",
-                                     definition=ix["sql"]))  # fmt: skip
-        count = fetch_dicts(dbapi, f'SELECT count(*) AS n FROM "{found["schema_name"]}".'
-                                   f'"{found["table_name"]}"')[0]["n"]  # fmt: skip
+            indexes.append(
+                IndexInfo(
+                    name=ix["index_name"],
+                    columns=cols,
+                    unique=bool(ix["is_unique"]),
+                    method="art",
+                    definition=ix["sql"],
+                )
+            )
+        count = fetch_dicts(
+            dbapi, f'SELECT count(*) AS n FROM "{found["schema_name"]}"."{found["table_name"]}"'
+        )[0]["n"]
         return TableInfo(
             name=found["table_name"],
             schema=found["schema_name"] if found["schema_name"] != "main" else None,
@@ -195,5 +217,9 @@ class DuckDBDialect(Dialect):
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal "
             "ORDER BY schema_name, table_name",
         )
-        return [r["table_name"] if r["schema_name"] == "main" else
-                f"{r['schema_name']}.{r['table_name']}" for r in rows]  # fmt: skip
+        return [
+            r["table_name"]
+            if r["schema_name"] == "main"
+            else f"{r['schema_name']}.{r['table_name']}"
+            for r in rows
+        ]

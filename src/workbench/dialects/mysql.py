@@ -45,14 +45,29 @@ class MySQLDialect(Dialect):
     transactional_ddl = False
 
     performance_settings: ClassVar[tuple[str, ...]] = (
-        "version", "innodb_buffer_pool_size", "join_buffer_size", "sort_buffer_size",
-        "read_rnd_buffer_size", "tmp_table_size", "max_heap_table_size", "optimizer_switch",
-        "optimizer_search_depth", "eq_range_index_dive_limit", "innodb_stats_persistent",
-        "innodb_stats_auto_recalc", "innodb_stats_persistent_sample_pages",
-        "histogram_size", "histogram_type", "use_stat_tables",
-        "optimizer_use_condition_selectivity", "max_execution_time", "max_statement_time",
-        "default_storage_engine", "transaction_isolation", "tx_isolation",
-    )  # fmt: skip
+        "version",
+        "innodb_buffer_pool_size",
+        "join_buffer_size",
+        "sort_buffer_size",
+        "read_rnd_buffer_size",
+        "tmp_table_size",
+        "max_heap_table_size",
+        "optimizer_switch",
+        "optimizer_search_depth",
+        "eq_range_index_dive_limit",
+        "innodb_stats_persistent",
+        "innodb_stats_auto_recalc",
+        "innodb_stats_persistent_sample_pages",
+        "histogram_size",
+        "histogram_type",
+        "use_stat_tables",
+        "optimizer_use_condition_selectivity",
+        "max_execution_time",
+        "max_statement_time",
+        "default_storage_engine",
+        "transaction_isolation",
+        "tx_isolation",
+    )
 
     @classmethod
     def matches(cls, engine: Engine, dbapi: Any) -> bool:
@@ -102,9 +117,13 @@ class MySQLDialect(Dialect):
 
         thread_id = dbapi.thread_id()
         killer = pymysql.connect(
-            host=dbapi.host, port=dbapi.port, user=_text(dbapi.user),
-            password=_text(dbapi.password), unix_socket=dbapi.unix_socket, connect_timeout=5,
-        )  # fmt: skip
+            host=dbapi.host,
+            port=dbapi.port,
+            user=_text(dbapi.user),
+            password=_text(dbapi.password),
+            unix_socket=dbapi.unix_socket,
+            connect_timeout=5,
+        )
         try:
             with killer.cursor() as cur:
                 cur.execute(f"KILL QUERY {int(thread_id)}")
@@ -120,8 +139,9 @@ class MySQLDialect(Dialect):
         if not info.is_write or not info.written_tables:
             return None
         engines = self._storage_engines(dbapi, info.written_tables)
-        unsafe = sorted(f"{t} ({e})" for t, e in engines.items()
-                        if e and e.upper() not in TRANSACTIONAL_ENGINES)  # fmt: skip
+        unsafe = sorted(
+            f"{t} ({e})" for t, e in engines.items() if e and e.upper() not in TRANSACTIONAL_ENGINES
+        )
         if unsafe:
             return (
                 f"{', '.join(unsafe)} use a non-transactional storage engine: a rollback would "
@@ -167,8 +187,10 @@ class MySQLDialect(Dialect):
             )
         hint = None
         if code == 1792:  # ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
-            hint = ("the statement writes; pass allow_writes=True to run it inside a transaction "
-                    "that is rolled back")  # fmt: skip
+            hint = (
+                "the statement writes; pass allow_writes=True to run it inside a transaction "
+                "that is rolled back"
+            )
         return self.query_error(message, sql, sqlstate=str(code) if code else None, hint=hint)
 
     # -- plans ----------------------------------------------------------------------------------
@@ -188,18 +210,31 @@ class MySQLDialect(Dialect):
     def server_info(self, dbapi: Any) -> ServerInfo:
         row = fetch_dicts(dbapi, "SELECT VERSION() AS v, @@version_comment AS d")[0]
         version = str(row["v"])
-        return ServerInfo(self.name, version.split("-")[0], version_tuple(version),
-                          f"{version} {row['d'] or ''}".strip())  # fmt: skip
+        return ServerInfo(
+            self.name,
+            version.split("-")[0],
+            version_tuple(version),
+            f"{version} {row['d'] or ''}".strip(),
+        )
 
     def settings(self, dbapi: Any, names: Sequence[str] | None = None) -> list[dict[str, Any]]:
         if names is None:
             rows = fetch_dicts(dbapi, "SHOW SESSION VARIABLES")
         else:
             marks = ", ".join(["%s"] * len(names))
-            rows = fetch_dicts(dbapi, f"SHOW SESSION VARIABLES WHERE Variable_name IN ({marks})",
-                               list(names))  # fmt: skip
-        return [{"name": r["Variable_name"], "value": r["Value"], "unit": None, "source": None,
-                 "description": None} for r in rows]  # fmt: skip
+            rows = fetch_dicts(
+                dbapi, f"SHOW SESSION VARIABLES WHERE Variable_name IN ({marks})", list(names)
+            )
+        return [
+            {
+                "name": r["Variable_name"],
+                "value": r["Value"],
+                "unit": None,
+                "source": None,
+                "description": None,
+            }
+            for r in rows
+        ]
 
     def table_info(self, dbapi: Any, table: str) -> TableInfo | None:
         schema, name = split_table_name(table)
@@ -236,11 +271,15 @@ class MySQLDialect(Dialect):
         for r in index_rows:
             grouped.setdefault(r["name"], []).append(r)
         indexes = [
-            IndexInfo(name=ix, columns=tuple(str(c["col"]) for c in cols),
-                      unique=not int(cols[0]["non_unique"]), primary=ix == "PRIMARY",
-                      method=str(cols[0]["method"]).lower())
+            IndexInfo(
+                name=ix,
+                columns=tuple(str(c["col"]) for c in cols),
+                unique=not int(cols[0]["non_unique"]),
+                primary=ix == "PRIMARY",
+                method=str(cols[0]["method"]).lower(),
+            )
             for ix, cols in grouped.items()
-        ]  # fmt: skip
+        ]
         fk_rows = fetch_dicts(
             dbapi,
             "SELECT CONSTRAINT_NAME AS name, COLUMN_NAME AS col, REFERENCED_TABLE_NAME AS ref "
@@ -250,8 +289,9 @@ class MySQLDialect(Dialect):
         )
         fks: dict[str, dict[str, Any]] = {}
         for r in fk_rows:
-            fk = fks.setdefault(r["name"], {"name": r["name"], "columns": [],
-                                             "referenced_table": r["ref"]})  # fmt: skip
+            fk = fks.setdefault(
+                r["name"], {"name": r["name"], "columns": [], "referenced_table": r["ref"]}
+            )
             fk["columns"].append(r["col"])
         return TableInfo(
             name=row["n"],

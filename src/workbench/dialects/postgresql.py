@@ -62,19 +62,50 @@ class PostgreSQLDialect(Dialect):
     transactional_ddl = True
 
     performance_settings: ClassVar[tuple[str, ...]] = (
-        "server_version", "shared_buffers", "work_mem", "hash_mem_multiplier",
-        "maintenance_work_mem", "effective_cache_size", "random_page_cost", "seq_page_cost",
-        "cpu_tuple_cost", "cpu_index_tuple_cost", "cpu_operator_cost",
-        "effective_io_concurrency", "default_statistics_target", "max_parallel_workers_per_gather",
-        "max_parallel_workers", "max_worker_processes", "parallel_setup_cost",
-        "parallel_tuple_cost", "min_parallel_table_scan_size", "jit", "jit_above_cost",
-        "plan_cache_mode", "from_collapse_limit", "join_collapse_limit", "geqo_threshold",
-        "track_io_timing", "shared_preload_libraries", "max_connections", "autovacuum",
-        "autovacuum_analyze_scale_factor", "enable_seqscan", "enable_indexscan",
-        "enable_bitmapscan", "enable_indexonlyscan", "enable_hashjoin", "enable_mergejoin",
-        "enable_nestloop", "enable_sort", "enable_hashagg", "enable_material",
-        "enable_memoize", "enable_partitionwise_join", "temp_buffers",
-    )  # fmt: skip
+        "server_version",
+        "shared_buffers",
+        "work_mem",
+        "hash_mem_multiplier",
+        "maintenance_work_mem",
+        "effective_cache_size",
+        "random_page_cost",
+        "seq_page_cost",
+        "cpu_tuple_cost",
+        "cpu_index_tuple_cost",
+        "cpu_operator_cost",
+        "effective_io_concurrency",
+        "default_statistics_target",
+        "max_parallel_workers_per_gather",
+        "max_parallel_workers",
+        "max_worker_processes",
+        "parallel_setup_cost",
+        "parallel_tuple_cost",
+        "min_parallel_table_scan_size",
+        "jit",
+        "jit_above_cost",
+        "plan_cache_mode",
+        "from_collapse_limit",
+        "join_collapse_limit",
+        "geqo_threshold",
+        "track_io_timing",
+        "shared_preload_libraries",
+        "max_connections",
+        "autovacuum",
+        "autovacuum_analyze_scale_factor",
+        "enable_seqscan",
+        "enable_indexscan",
+        "enable_bitmapscan",
+        "enable_indexonlyscan",
+        "enable_hashjoin",
+        "enable_mergejoin",
+        "enable_nestloop",
+        "enable_sort",
+        "enable_hashagg",
+        "enable_material",
+        "enable_memoize",
+        "enable_partitionwise_join",
+        "temp_buffers",
+    )
 
     @classmethod
     def matches(cls, engine: Engine, dbapi: Any) -> bool:
@@ -106,6 +137,11 @@ class PostgreSQLDialect(Dialect):
 
     def end(self, dbapi: Any, state: RunState) -> None:
         dbapi.rollback()
+        if state.undo:  # session-level leftovers (a PREPAREd statement survives ROLLBACK)
+            with dbapi.cursor() as cur:
+                for statement in state.undo:
+                    cur.execute(statement)
+            dbapi.rollback()
 
     def cancel(self, dbapi: Any) -> None:
         cancel_safe = getattr(dbapi, "cancel_safe", None)
@@ -189,19 +225,30 @@ class PostgreSQLDialect(Dialect):
             return None
         row = rows[0]
         oid = row["oid"]
-        columns = [ColumnInfo(r["name"], r["type"], bool(r["nullable"]))
-                   for r in fetch_dicts(dbapi, _COLUMNS_SQL, [oid])]  # fmt: skip
+        columns = [
+            ColumnInfo(r["name"], r["type"], bool(r["nullable"]))
+            for r in fetch_dicts(dbapi, _COLUMNS_SQL, [oid])
+        ]
         indexes = [
             IndexInfo(
-                name=r["name"], columns=tuple(r["columns"]), unique=bool(r["unique"]),
-                primary=bool(r["primary"]), method=r["method"], definition=r["definition"],
+                name=r["name"],
+                columns=tuple(r["columns"]),
+                unique=bool(r["unique"]),
+                primary=bool(r["primary"]),
+                method=r["method"],
+                definition=r["definition"],
                 partial=bool(r["partial"]),
             )
             for r in fetch_dicts(dbapi, _INDEXES_SQL, [oid])
-        ]  # fmt: skip
-        fks = [{"name": r["name"], "columns": list(r["columns"]),
-                "referenced_table": r["referenced_table"]}
-               for r in fetch_dicts(dbapi, _FOREIGN_KEYS_SQL, [oid])]  # fmt: skip
+        ]
+        fks = [
+            {
+                "name": r["name"],
+                "columns": list(r["columns"]),
+                "referenced_table": r["referenced_table"],
+            }
+            for r in fetch_dicts(dbapi, _FOREIGN_KEYS_SQL, [oid])
+        ]
         reltuples = row["reltuples"]
         return TableInfo(
             name=row["name"],
@@ -225,6 +272,8 @@ class PostgreSQLDialect(Dialect):
             "AND table_type = 'BASE TABLE' ORDER BY 1, 2",
         )
         return [
-            r["table_name"] if r["table_schema"] == "public" else
-            f"{r['table_schema']}.{r['table_name']}" for r in rows
-        ]  # fmt: skip
+            r["table_name"]
+            if r["table_schema"] == "public"
+            else f"{r['table_schema']}.{r['table_name']}"
+            for r in rows
+        ]

@@ -35,9 +35,17 @@ class SQLiteDialect(Dialect):
     transactional_ddl = True
 
     performance_settings: ClassVar[tuple[str, ...]] = (
-        "page_size", "cache_size", "journal_mode", "synchronous", "temp_store", "mmap_size",
-        "automatic_index", "foreign_keys", "analysis_limit", "threads",
-    )  # fmt: skip
+        "page_size",
+        "cache_size",
+        "journal_mode",
+        "synchronous",
+        "temp_store",
+        "mmap_size",
+        "automatic_index",
+        "foreign_keys",
+        "analysis_limit",
+        "threads",
+    )
 
     @classmethod
     def matches(cls, engine: Engine, dbapi: Any) -> bool:
@@ -99,10 +107,13 @@ class SQLiteDialect(Dialect):
             )
         hint = None
         if "readonly" in message.replace("-", "").replace(" ", "").lower():
-            hint = ("the statement writes; pass allow_writes=True to run it inside a transaction "
-                    "that is rolled back")  # fmt: skip
-        return self.query_error(message, sql, sqlstate=getattr(exc, "sqlite_errorname", None),
-                                hint=hint)  # fmt: skip
+            hint = (
+                "the statement writes; pass allow_writes=True to run it inside a transaction "
+                "that is rolled back"
+            )
+        return self.query_error(
+            message, sql, sqlstate=getattr(exc, "sqlite_errorname", None), hint=hint
+        )
 
     # -- plans ----------------------------------------------------------------------------------
     def explain_command(self, sql: str, *, analyze: bool, write: bool) -> str:
@@ -127,8 +138,15 @@ class SQLiteDialect(Dialect):
             except sqlite3.Error:
                 continue
             if value is not None:
-                rows.append({"name": name, "value": str(value[0]), "unit": None,
-                             "source": None, "description": None})  # fmt: skip
+                rows.append(
+                    {
+                        "name": name,
+                        "value": str(value[0]),
+                        "unit": None,
+                        "source": None,
+                        "description": None,
+                    }
+                )
         return rows
 
     def table_info(self, dbapi: Any, table: str) -> TableInfo | None:
@@ -138,26 +156,39 @@ class SQLiteDialect(Dialect):
         columns_raw = fetch_dicts(dbapi, f'PRAGMA {prefix}table_info("{quoted}")')
         if not columns_raw:
             return None
-        columns = [ColumnInfo(r["name"], r["type"] or "", not r["notnull"] and not r["pk"])
-                   for r in columns_raw]  # fmt: skip
+        columns = [
+            ColumnInfo(r["name"], r["type"] or "", not r["notnull"] and not r["pk"])
+            for r in columns_raw
+        ]
         indexes = []
         for ix in fetch_dicts(dbapi, f'PRAGMA {prefix}index_list("{quoted}")'):
             ix_name = str(ix["name"]).replace('"', '""')
             cols = fetch_dicts(dbapi, f'PRAGMA {prefix}index_info("{ix_name}")')
-            indexes.append(IndexInfo(
-                name=ix["name"], columns=tuple(str(c["name"]) for c in cols),
-                unique=bool(ix["unique"]), primary=ix.get("origin") == "pk", method="btree",
-                partial=bool(ix.get("partial")),
-            ))  # fmt: skip
+            indexes.append(
+                IndexInfo(
+                    name=ix["name"],
+                    columns=tuple(str(c["name"]) for c in cols),
+                    unique=bool(ix["unique"]),
+                    primary=ix.get("origin") == "pk",
+                    method="btree",
+                    partial=bool(ix.get("partial")),
+                )
+            )
         pk = [r["name"] for r in sorted(columns_raw, key=lambda r: r["pk"]) if r["pk"]]
         if pk and not any(ix.primary for ix in indexes):
             # an INTEGER PRIMARY KEY is the rowid itself: no index row, but it is one
-            indexes.insert(0, IndexInfo(name="rowid", columns=tuple(pk), unique=True,
-                                        primary=True, method="rowid"))  # fmt: skip
+            indexes.insert(
+                0,
+                IndexInfo(
+                    name="rowid", columns=tuple(pk), unique=True, primary=True, method="rowid"
+                ),
+            )
         fks: dict[int, dict[str, Any]] = {}
         for r in fetch_dicts(dbapi, f'PRAGMA {prefix}foreign_key_list("{quoted}")'):
-            fk = fks.setdefault(r["id"], {"name": f"fk_{name}_{r['id']}", "columns": [],
-                                          "referenced_table": r["table"]})  # fmt: skip
+            fk = fks.setdefault(
+                r["id"],
+                {"name": f"fk_{name}_{r['id']}", "columns": [], "referenced_table": r["table"]},
+            )
             fk["columns"].append(r["from"])
         row_count = dbapi.execute(f'SELECT count(*) FROM {prefix}"{quoted}"').fetchone()[0]
         analyzed = self._stat1_rows(dbapi, prefix, name)
