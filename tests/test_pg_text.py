@@ -490,6 +490,76 @@ def test_io_timings_by_version() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("planning", "execution", "fields"),
+    [
+        ("Planning Time", "Execution Time", ("Planning Time", "Execution Time")),  # 13+
+        ("Planning time", "Execution time", ("Planning Time", "Execution Time")),  # 9.4-12
+        (None, "Total runtime", (None, "Total Runtime")),  # <= 9.3
+    ],
+)
+def test_summary_times_of_every_version(
+    planning: str | None, execution: str, fields: tuple[str | None, str]
+) -> None:
+    text = (
+        "Limit  (cost=0.00..1.00 rows=1 width=4) (actual time=0.010..0.030 rows=1 loops=1)\n"
+        "  ->  Seq Scan on t  (cost=0.00..1.00 rows=1 width=4) "
+        "(actual time=0.008..0.020 rows=1 loops=1)\n"
+        "        Filter: (a > 1)\n"
+        + (f"{planning}: 0.650 ms\n" if planning else "")
+        + f"{execution}: 2999.940 ms\n"
+    )
+    doc = parse_pg_text(text)
+    if fields[0]:
+        assert doc[fields[0]] == 0.650
+    assert doc[fields[1]] == 2999.940
+    seq_scan = doc["Plan"]["Plans"][0]
+    assert not any("time" in key.lower() for key in seq_scan if not key.startswith("Actual"))
+
+
+def test_io_timings_with_only_temp_take_the_documents_names() -> None:
+    """PostgreSQL 15-16 and 17+ both print "I/O Timings: temp ..." alone (shared/local timings
+    zero); JSON still names the zero shared/local fields, the version's way. Nothing else in the
+    plan tells: PostgreSQL 15-16's names, as PEV2 gives them."""
+
+    def io(node: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in node.items() if "I/O" in k}
+
+    head = "Sort  (cost=1.00..2.00 rows=1 width=4) (actual time=1.000..2.000 rows={} loops=1)"
+    alone = parse_pg_text(f"{head.format(1)}\n  I/O Timings: temp read=2.049 write=54.951")
+    assert io(alone["Plan"]) == {
+        "I/O Read Time": 0.0,
+        "I/O Write Time": 0.0,
+        "Temp I/O Read Time": 2.049,
+        "Temp I/O Write Time": 54.951,
+    }
+    assert list(io(alone["Plan"]))[-1] == "Temp I/O Write Time"  # JSON's order
+    pg17 = {
+        "Shared I/O Read Time": 0.0,
+        "Shared I/O Write Time": 0.0,
+        "Local I/O Read Time": 0.0,
+        "Local I/O Write Time": 0.0,
+        "Temp I/O Read Time": 0.0,
+        "Temp I/O Write Time": 3.0,
+    }
+    # another line of the plan spells the areas out (17+): the temp-only lines follow it
+    doc = parse_pg_text(
+        f"{head.format(1)}\n"
+        "  I/O Timings: temp write=3.0\n"
+        "  ->  Seq Scan on t  (cost=0.00..1.00 rows=1 width=4) "
+        "(actual time=0.500..0.900 rows=1 loops=1)\n"
+        "        I/O Timings: shared read=0.5\n"
+        "Planning:\n"
+        "  I/O Timings: temp write=3.0\n"
+    )
+    assert io(doc["Plan"]) == pg17
+    assert io(doc["Planning"]) == pg17
+    assert io(doc["Plan"]["Plans"][0])["Shared I/O Read Time"] == 0.5
+    # "rows=1.00" is PostgreSQL 18's: 17+ names too
+    pg18 = parse_pg_text(f"{head.format('1.00')}\n  I/O Timings: temp write=3.0")
+    assert io(pg18["Plan"]) == pg17
+
+
 def test_grouping_sets() -> None:
     plan = parse_pg_text(
         "MixedAggregate  (cost=1.00..2.00 rows=3 width=12)\n"

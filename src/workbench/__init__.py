@@ -31,7 +31,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from workbench import charts
+    from workbench.capture import Capture
     from workbench.plans import Plan, PlanNode, parse_plan
+    from workbench.profiling import Comparison, Profile, Sweep, choice, uniform
     from workbench.schema import ColumnInfo, IndexInfo, ServerInfo, TableInfo
     from workbench.session import Session, connect
 
@@ -49,11 +52,20 @@ _LAZY = {
     "Plan": "workbench.plans",
     "PlanNode": "workbench.plans",
     "parse_plan": "workbench.plans",
+    "Profile": "workbench.profiling",
+    "Comparison": "workbench.profiling",
+    "Sweep": "workbench.profiling",
+    "uniform": "workbench.profiling",
+    "choice": "workbench.profiling",
+    "Capture": "workbench.capture",
+    "charts": "workbench.charts",
 }
 
 __all__ = [
     "ArchitectError",
+    "Capture",
     "ColumnInfo",
+    "Comparison",
     "ConfigurationError",
     "ConnectionFailedError",
     "EmbeddedServerError",
@@ -61,17 +73,22 @@ __all__ = [
     "Plan",
     "PlanNode",
     "PlanParseError",
+    "Profile",
     "QueryError",
     "QueryTimeoutError",
     "ServerInfo",
     "Session",
+    "Sweep",
     "TableInfo",
     "UnsafeStatementError",
     "WorkbenchError",
     "WorkbenchWarning",
+    "charts",
+    "choice",
     "connect",
     "demo",
     "parse_plan",
+    "uniform",
 ]
 
 

@@ -77,6 +77,8 @@ class Executor:
         self.dialect = dialect
         self.timeout_s = timeout_s
         self.scrub = scrub
+        # statement capture (workbench.capture) listens here: (sql, args, ms, rows, error)
+        self.tracers: list[Callable[[str, Any, float, int | None, str | None], None]] = []
 
     # -- connections --------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -299,12 +301,19 @@ class Transaction:
         except Exception as exc:
             if self.state.interrupted:
                 raise KeyboardInterrupt from None
-            raise executor.translate(exc, text, self.state) from exc
+            error = executor.translate(exc, text, self.state)
+            for tracer in executor.tracers:
+                tracer(
+                    statement, args, (time.perf_counter() - started) * 1000.0, None, error.message
+                )
+            raise error from exc
         finally:
             if watchdog:
                 watchdog.cancel()
             with contextlib.suppress(Exception):
                 cur.close()
+        for tracer in executor.tracers:
+            tracer(statement, args, elapsed, len(rows) if description else rowcount, None)
         if self.state.interrupted:
             raise KeyboardInterrupt
         if self.state.timed_out:

@@ -22,8 +22,12 @@ if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy.engine import URL, Engine
 
+    from workbench.capture import Capture
     from workbench.dialects.base import Dialect
     from workbench.plans import Plan
+    from workbench.profiling.connections import WarmConnections
+    from workbench.profiling.result import Profile
+    from workbench.profiling.sweep import Sweep
     from workbench.schema import ServerInfo, TableInfo
 
 __all__ = ["DEFAULT_TIMEOUT_S", "Session", "connect"]
@@ -131,6 +135,13 @@ class Session:
         """Engine name and version (``s.server.version``)."""
         return self._introspect(self._executor.dialect.server_info)
 
+    @cached_property
+    def warm_connections(self) -> WarmConnections:
+        """Profiling connections kept between profiles (warm caches, like an app's pool)."""
+        from workbench.profiling.connections import WarmConnections
+
+        return WarmConnections()
+
     @property
     def executor(self) -> Executor:
         """The guarded executor (for features built on the session)."""
@@ -210,6 +221,94 @@ class Session:
             timeout=timeout,
         )
 
+    # -- measuring --------------------------------------------------------------------------------
+    def profile(
+        self,
+        sql: str | Callable[[], Any],
+        runs: int = 200,
+        warmup: int = 20,
+        concurrency: int = 1,
+        duration: float | None = None,
+        params: Any = None,
+        allow_writes: bool = False,
+        *,
+        timeout: float | None = None,
+        progress: bool | None = None,
+        stop: Callable[[], bool] | None = None,
+        engine: str = "auto",
+        label: str | None = None,
+    ) -> Profile:
+        """Measure the latency of ``sql`` over ``runs`` executions (or ``duration`` seconds).
+
+        Timing is at the driver: only the driver's execute and fetch are between the two clock
+        reads. ``params`` is a dict (values may be ``wb.uniform(lo, hi)`` draws), a list of
+        dicts, or a callable ``i -> dict``. ``concurrency > 1`` or ``duration`` makes a load
+        run: pgbench for PostgreSQL, worker processes (threads for DuckDB) otherwise. A failed or
+        timed-out execution is recorded and the run goes on; Ctrl-C or ``stop()`` keeps the runs
+        done so far. ``sql`` may also be a Python callable (an app handler): each run is then
+        captured and split into database time, round trips and Python time.
+
+        >>> s = connect("sqlite://")
+        >>> prof = s.profile("SELECT 1", runs=50, warmup=5)
+        >>> prof.summary()["runs"]
+        50
+        """
+        from workbench.profiling.runner import profile_callable, profile_statement
+
+        if callable(sql):
+            return profile_callable(
+                self, sql, runs=runs, warmup=min(warmup, 3), label=label, progress=progress
+            )
+        return profile_statement(
+            self,
+            sql,
+            runs=runs,
+            warmup=warmup,
+            concurrency=concurrency,
+            duration=duration,
+            params=params,
+            allow_writes=allow_writes,
+            timeout=timeout,
+            progress=progress,
+            stop=stop,
+            engine=engine,
+            label=label,
+        )
+
+    def sweep(
+        self,
+        sql: str,
+        concurrency: Sequence[int] = (1, 2, 4, 8),
+        *,
+        duration: float = 3.0,
+        **options: Any,
+    ) -> Sweep:
+        """Latency and throughput at several concurrency levels (``sweep.chart()``)."""
+        from workbench.profiling.sweep import run_sweep
+
+        return run_sweep(self, sql, concurrency, duration=duration, **options)
+
+    def capture(self, *, stack: bool = True) -> Capture:
+        """Record every statement run through this session or its engine inside a ``with``
+        block (N+1 detection: ``cap.repeated``).
+
+        >>> s = connect("sqlite://")
+        >>> with s.capture() as cap:
+        ...     _ = s.query("SELECT 1")
+        >>> len(cap)
+        1
+        """
+        from workbench.capture import Capture
+
+        return Capture(self, stack=stack)
+
+    def top_statements(self, limit: int = 20, *, order_by: str = "total") -> pd.DataFrame:
+        """The server's statement statistics (PostgreSQL ``pg_stat_statements``): calls, total
+        and mean time, rows, buffer hits, by ``order_by`` ("total", "mean", "calls")."""
+        from workbench.server_stats import top_statements
+
+        return top_statements(self, limit=limit, order_by=order_by)
+
     # -- introspection ----------------------------------------------------------------------------
     def settings(self, names: Sequence[str] | None = None, *, all: bool = False) -> pd.DataFrame:
         """Server settings that matter for performance (or ``names``, or ``all=True``)."""
@@ -256,6 +355,8 @@ class Session:
     # -- lifecycle --------------------------------------------------------------------------------
     def close(self) -> None:
         """Release the session's connections (the engine too, if the session created it)."""
+        if "warm_connections" in self.__dict__:
+            self.warm_connections.close()
         if self._owns_engine:
             self.engine.dispose()
 

@@ -292,6 +292,12 @@ class Plan:
     def _repr_html_(self) -> str:
         return self.to_html()
 
+    def chart(self, **kwargs: Any) -> Any:
+        """Exclusive time per node, hot path in red (a matplotlib Figure)."""
+        from workbench.charts import plan_chart
+
+        return plan_chart(self, **kwargs)
+
     def diff(self, other: Plan) -> Any:
         """Before (``self``) vs after (``other``): matched nodes, time and row deltas, changed
         operations (``Seq Scan → Index Scan``), as a :class:`~workbench.plans.diff.PlanDiff`."""

@@ -95,9 +95,14 @@ _WORKER = re.compile(r"^Worker (?P<n>\d+):\s*(?P<rest>.*)$")
 _WORKER_ACTUAL = re.compile(
     r"^actual(?: time=(?P<as>\d+\.\d+)\.\.(?P<at>\d+\.\d+))? rows=(?P<ar>[\d.]+) loops=(?P<al>\d+)$"
 )
+# The summary's times: TEXT spelling -> JSON field ("Planning time"/"Execution time" up to
+# PostgreSQL 12, "Total runtime" up to 9.3).
+_SUMMARY_TIMES = {"Planning Time": "Planning Time", "Planning time": "Planning Time",
+                  "Execution Time": "Execution Time", "Execution time": "Execution Time",
+                  "Total runtime": "Total Runtime"}  # fmt: skip
 # Summary lines: they belong to the document, not to the node above them.
-_TOP_KEYS = frozenset({"Planning Time", "Execution Time", "Total runtime", "Planning", "JIT",
-                       "Settings", "Query Identifier", "Serialization", "Triggers", "Query Text",
+_TOP_KEYS = frozenset({*_SUMMARY_TIMES, "Planning", "JIT", "Settings", "Query Identifier",
+                       "Serialization", "Triggers", "Query Text",
                        "Query Parameters"})  # fmt: skip
 _LIST_KEYS = frozenset({"Output", "Sort Key", "Group Key", "Presorted Key", "Hash Key",
                         "Conflict Arbiter Indexes", "Sampling Parameters",
@@ -234,6 +239,8 @@ class _Parser:
     open: list[_Open] = field(default_factory=list)
     contexts: list[_Context] = field(default_factory=list)
     flags: set[str] = field(default_factory=set)  # "Buffers"/"WAL" lines seen on some node
+    io_eras: set[str] = field(default_factory=set)  # spellings of the "I/O Timings" lines seen
+    io_temp_only: list[Node] = field(default_factory=list)  # their owners when ambiguous
 
     def run(self) -> dict[str, Any]:
         for number, line in enumerate(self.text.split("\n")):
@@ -245,8 +252,15 @@ class _Parser:
                 self._label_line(content, column)
             else:
                 self._detail_line(content, column)
+        _name_temp_only_io_timings(self.io_temp_only, self._io_era())
         _complete(self.doc, self.nodes, self.flags)
         return self.doc
+
+    def _io_era(self) -> str:
+        """The I/O timing spelling of the whole document, for its "temp"-only lines."""
+        if "17" in self.io_eras or any(isinstance(n.get("Actual Rows"), float) for n in self.nodes):
+            return "17"  # PostgreSQL 18 prints "rows=1.00": it spells the areas out too
+        return "15"  # like PEV2: the names PostgreSQL 15 and 16 give
 
     def _node_line(self, content: str, column: int, *, root: bool) -> None:
         arrow = _ARROW.match(content)
@@ -326,6 +340,13 @@ class _Parser:
             _document_property(target, key, value, self.contexts, column)
         elif ctx.kind == "jit":
             _jit_property(target, key, value)
+        elif key == "I/O Timings":
+            era = _io_era(value)
+            if era is None:
+                self.io_temp_only.append(target)
+            else:
+                self.io_eras.add(era)
+            _io_timings(target, value, era)
         elif handler := _HANDLERS.get(key):
             handler(target, key, value)
             if key in ("Buffers", "WAL") and ctx.kind == "node":
@@ -518,32 +539,58 @@ def _buffers(target: Node, key: str, value: str) -> None:
                 target[name] = _number(m["v"])
 
 
-def _io_timings(target: Node, key: str, value: str) -> None:
-    """Three spellings: "read=1 write=2" (<= 14), "shared/local read=..., temp ..." (15),
-    "shared read=..., local ..., temp ..." (16+), each with its own JSON names."""
+# The areas an "I/O Timings" line names, by spelling, and the prefix of their JSON fields.
+_IO_AREAS = {
+    "": {"": ""},  # PostgreSQL <= 14: "read=1.0 write=2.0"
+    "15": {"shared/local": "", "temp": "Temp "},  # 15, 16: "shared/local read=1.0, temp ..."
+    "17": {"shared": "Shared ", "local": "Local ", "temp": "Temp "},  # 17+: each area alone
+}
+
+
+def _io_era(value: str) -> str | None:
+    """Which spelling an "I/O Timings" line has (a key of ``_IO_AREAS``); ``None`` when it only
+    has "temp" timings, which PostgreSQL 15-16 and 17+ print alike (the document decides)."""
+    areas = {group.strip().partition(" ")[0] for group in value.split(",")}
+    if "shared/local" in areas:
+        return "15"
+    if areas & {"shared", "local"}:
+        return "17"
+    return None if "temp" in areas else ""
+
+
+def _io_timings(target: Node, value: str, era: str | None) -> None:
+    """ "I/O Timings: ...": JSON has every field of the version's spelling, zeros included."""
     groups = [g.strip() for g in value.split(",")]
-    if groups[0][:1].isalpha() and not groups[0].startswith(("read=", "write=")):
-        pg15 = any(g.startswith("shared/local") for g in groups)
-        areas = {"temp": "Temp "} | (
-            {"shared/local": ""} if pg15 else {"shared": "Shared ", "local": "Local "}
-        )
-    else:
-        areas, groups = {"": ""}, [f" {g}" for g in groups]
+    if era == "":
+        groups = [f" {g}" for g in groups]
+    areas = _IO_AREAS[era] if era is not None else {"temp": "Temp "}
     for prefix in areas.values():
         target.setdefault(f"{prefix}I/O Read Time", 0.0)
         target.setdefault(f"{prefix}I/O Write Time", 0.0)
     for group in groups:
         area, _, counters = group.partition(" ")
+        if area not in areas:
+            continue
         for m in _COUNTERS.finditer(counters):
             if m["k"] in ("read", "write"):
-                target[f"{areas.get(area, '')}I/O {m['k'].capitalize()} Time"] = float(m["v"])
+                target[f"{areas[area]}I/O {m['k'].capitalize()} Time"] = float(m["v"])
+
+
+def _name_temp_only_io_timings(targets: list[Node], era: str) -> None:
+    """A "temp"-only line stands for the shared/local fields too (zero: TEXT left them out),
+    under the names of the document's PostgreSQL version; JSON puts them before "Temp"."""
+    for target in targets:
+        temp = {key: target.pop(key) for key in ("Temp I/O Read Time", "Temp I/O Write Time")}
+        for prefix in _IO_AREAS[era].values():
+            target.setdefault(f"{prefix}I/O Read Time", 0.0)
+            target.setdefault(f"{prefix}I/O Write Time", 0.0)
+        target.update(temp)
 
 
 _HANDLERS: dict[str, Callable[[Node, str, str], None]] = {
     **dict.fromkeys(_SHAPES, _shaped),
     **dict.fromkeys(_COUNTER_LINES, _counter_line),
     "Buffers": _buffers,
-    "I/O Timings": _io_timings,
 }
 
 
@@ -586,8 +633,8 @@ def _jit_property(target: dict[str, Any], key: str, value: str) -> None:
 def _document_property(
     doc: dict[str, Any], key: str, value: str, contexts: list[_Context], column: int
 ) -> None:
-    if key in ("Planning Time", "Execution Time", "Total runtime"):
-        doc["Total Runtime" if key == "Total runtime" else key] = float(value.split()[0])
+    if key in _SUMMARY_TIMES:
+        doc[_SUMMARY_TIMES[key]] = float(value.split()[0])
     elif key == "Settings":
         doc["Settings"] = {m["name"]: m["value"] for m in _SETTING.finditer(value)}
     elif key == "Serialization":

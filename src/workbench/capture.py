@@ -1,0 +1,395 @@
+"""Statement capture: every statement a block of code sends, with its time and call site.
+
+``with s.capture() as cap:`` listens to the session's SQLAlchemy engine (Core, ORM,
+``exec_driver_sql``: everything app code sends through ``s.engine``) and to the workbench's own
+executor (``s.query``, ``s.explain``, ...). For each statement it records the time the driver
+took, the rows, the error if any, and the line of *your* code that caused it (the first frame
+outside SQLAlchemy and the workbench) — which is where an N+1 hides: ``user.orders`` in a loop.
+
+``cap.repeated`` lists N+1 candidates: one fingerprint (:mod:`workbench.fingerprint`)
+executed many times with different values.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from workbench.fingerprint import fingerprint, normalize
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbench.session import Session
+
+__all__ = ["Capture", "CapturedStatement"]
+
+#: an N+1 candidate is a fingerprint executed at least this many times with different values
+REPEAT_THRESHOLD = 5
+
+
+@dataclass
+class CapturedStatement:
+    """One statement as it reached the driver."""
+
+    sql: str
+    params: str  # repr of the bound values, shortened
+    start_ms: float  # since the capture began
+    duration_ms: float
+    rows: int | None
+    call_site: str | None
+    source: str  # "engine" (app code through s.engine) or "workbench" (s.query, s.explain...)
+    error: str | None = None
+    fingerprint: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.fingerprint:
+            self.fingerprint = fingerprint(self.sql)
+
+
+@dataclass
+class Capture:
+    """The statements captured in a ``with s.capture()`` block.
+
+    >>> with s.capture() as cap:                    # doctest: +SKIP
+    ...     wb.demo.app.list_users(db)
+    >>> cap.summary()["statements"], cap.repeated   # doctest: +SKIP
+    """
+
+    session: Session
+    stack: bool = True
+    entries: list[CapturedStatement] = field(default_factory=list)
+    started_ns: int = 0
+    ended_ns: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending = threading.local()
+        self._listening = False
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def __enter__(self) -> Capture:
+        from sqlalchemy import event
+
+        self.started_ns = time.perf_counter_ns()
+        engine = self.session.engine
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+        event.listen(engine, "handle_error", self._error)
+        self.session.executor.tracers.append(self._traced)
+        self._listening = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from sqlalchemy import event
+
+        self.ended_ns = time.perf_counter_ns()
+        if not self._listening:
+            return
+        engine = self.session.engine
+        event.remove(engine, "before_cursor_execute", self._before)
+        event.remove(engine, "after_cursor_execute", self._after)
+        event.remove(engine, "handle_error", self._error)
+        self.session.executor.tracers.remove(self._traced)
+        self._listening = False
+
+    # -- listeners --------------------------------------------------------------------------------
+    def _before(
+        self,
+        conn: Any,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: Any,
+        executemany: bool,
+    ) -> None:
+        stack = getattr(self._pending, "stack", None)
+        if stack is None:
+            stack = self._pending.stack = []
+        stack.append((time.perf_counter_ns(), _call_site() if self.stack else None))
+
+    def _after(
+        self,
+        conn: Any,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: Any,
+        executemany: bool,
+    ) -> None:
+        started, site = self._pop()
+        rows = getattr(cursor, "rowcount", None)
+        self._add(statement, parameters, started, time.perf_counter_ns(), rows, site, "engine")
+
+    def _error(self, context: Any) -> None:
+        started, site = self._pop()
+        statement = getattr(context, "statement", None) or ""
+        self._add(
+            statement,
+            getattr(context, "parameters", None),
+            started,
+            time.perf_counter_ns(),
+            None,
+            site,
+            "engine",
+            error=f"{type(context.original_exception).__name__}: {context.original_exception}"[
+                :300
+            ],
+        )
+
+    def _traced(
+        self, statement: str, args: Any, elapsed_ms: float, rows: int | None, error: str | None
+    ) -> None:
+        end = time.perf_counter_ns()
+        self._add(
+            statement,
+            args,
+            end - int(elapsed_ms * 1e6),
+            end,
+            rows,
+            _call_site() if self.stack else None,
+            "workbench",
+            error=error,
+        )
+
+    def _pop(self) -> tuple[int, str | None]:
+        stack = getattr(self._pending, "stack", None)
+        if stack:
+            return stack.pop()  # type: ignore[no-any-return]
+        return time.perf_counter_ns(), None
+
+    def _add(
+        self,
+        statement: str,
+        parameters: Any,
+        start: int,
+        end: int,
+        rows: Any,
+        site: str | None,
+        source: str,
+        *,
+        error: str | None = None,
+    ) -> None:
+        entry = CapturedStatement(
+            sql=statement,
+            params=_short_repr(parameters),
+            start_ms=(start - self.started_ns) / 1e6,
+            duration_ms=(end - start) / 1e6,
+            rows=rows if isinstance(rows, int) and rows >= 0 else None,
+            call_site=site,
+            source=source,
+            error=error,
+        )
+        with self._lock:
+            self.entries.append(entry)
+
+    # -- results ----------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def total_ms(self) -> float:
+        """Time the database took, summed over the captured statements."""
+        return float(sum(e.duration_ms for e in self.entries))
+
+    @property
+    def wall_ms(self) -> float:
+        end = self.ended_ns or time.perf_counter_ns()
+        return (end - self.started_ns) / 1e6
+
+    @property
+    def statements(self) -> pd.DataFrame:
+        """One row per statement, in order."""
+        import pandas as pd
+
+        columns = [
+            "start_ms",
+            "duration_ms",
+            "rows",
+            "source",
+            "call_site",
+            "fingerprint",
+            "sql",
+            "params",
+            "error",
+        ]
+        return pd.DataFrame(
+            [{c: getattr(e, c) for c in columns} for e in self.entries], columns=columns
+        )
+
+    def groups(self) -> list[dict[str, Any]]:
+        """Statements grouped by fingerprint, most time first."""
+        grouped: dict[str, list[CapturedStatement]] = {}
+        for entry in self.entries:
+            grouped.setdefault(entry.fingerprint, []).append(entry)
+        out = []
+        for key, items in grouped.items():
+            sites = list(dict.fromkeys(e.call_site for e in items if e.call_site))
+            out.append(
+                {
+                    "fingerprint": key,
+                    "sql": normalize(items[0].sql),
+                    "count": len(items),
+                    "distinct_values": len({(e.sql, e.params) for e in items}),
+                    "total_ms": sum(e.duration_ms for e in items),
+                    "mean_ms": sum(e.duration_ms for e in items) / len(items),
+                    "call_sites": sites,
+                    "example": items[0].sql,
+                    "example_params": items[0].params,
+                    "errors": sum(1 for e in items if e.error),
+                }
+            )
+        return sorted(out, key=lambda g: g["total_ms"], reverse=True)
+
+    def n_plus_one(self, threshold: int = REPEAT_THRESHOLD) -> list[dict[str, Any]]:
+        """Fingerprints executed ``threshold`` times or more with different values."""
+        return [g for g in self.groups() if g["count"] >= threshold and g["distinct_values"] > 1]
+
+    @property
+    def repeated(self) -> pd.DataFrame:
+        """N+1 candidates: the same statement, many times, with different values."""
+        import pandas as pd
+
+        rows = [{**g, "call_sites": "; ".join(g["call_sites"])} for g in self.n_plus_one()]
+        columns = [
+            "fingerprint",
+            "count",
+            "distinct_values",
+            "total_ms",
+            "mean_ms",
+            "call_sites",
+            "sql",
+            "example",
+            "example_params",
+            "errors",
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers: statements, distinct statements, database time, N+1 candidates."""
+        candidates = self.n_plus_one()
+        return {
+            "statements": len(self.entries),
+            "distinct": len({e.fingerprint for e in self.entries}),
+            "db_ms": self.total_ms,
+            "wall_ms": self.wall_ms,
+            "errors": sum(1 for e in self.entries if e.error),
+            "n_plus_one": [
+                {
+                    "sql": g["sql"],
+                    "count": g["count"],
+                    "total_ms": g["total_ms"],
+                    "call_sites": g["call_sites"],
+                }
+                for g in candidates
+            ],
+        }
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (
+            f"<Capture {s['statements']} statements ({s['distinct']} distinct), "
+            f"{s['db_ms']:.1f} ms in the database, {len(s['n_plus_one'])} N+1 candidates>"
+        )
+
+    def _repr_html_(self) -> str:
+        import html
+
+        s = self.summary()
+        rows = "".join(
+            f"<tr><td>{g['count']}</td><td>{g['total_ms']:,.1f}</td><td><code>"
+            f"{html.escape(g['sql'][:200])}</code></td>"
+            f"<td>{html.escape('; '.join(g['call_sites'][:2]))}</td></tr>"
+            for g in self.groups()[:15]
+        )
+        warn = "".join(
+            f"<p>⚠ N+1: <code>{html.escape(c['sql'][:160])}</code> ran {c['count']} times "
+            f"({c['total_ms']:,.1f} ms) from {html.escape(', '.join(c['call_sites'][:2]))}</p>"
+            for c in s["n_plus_one"]
+        )
+        return (
+            f"<div class='wb-capture'><b>{s['statements']} statements</b>, {s['distinct']} "
+            f"distinct, {s['db_ms']:,.1f} ms in the database of {s['wall_ms']:,.1f} ms"
+            f"{warn}<table><tr><th>count</th><th>total ms</th><th>statement</th>"
+            f"<th>call site</th></tr>{rows}</table></div>"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary(),
+            "groups": self.groups(),
+            "statements": [e.__dict__ for e in self.entries],
+        }
+
+
+def _short_repr(parameters: Any, limit: int = 200) -> str:
+    if parameters is None:
+        return ""
+    text = repr(parameters)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_SKIP_DIRS: tuple[str, ...] = ()
+
+
+def _skip_dirs() -> tuple[str, ...]:
+    """Library code a call site is never in: SQLAlchemy, the workbench (its demo app excepted:
+    that is app code), the standard library's threading and contextlib."""
+    global _SKIP_DIRS
+    if not _SKIP_DIRS:
+        import contextlib
+
+        import sqlalchemy
+
+        import workbench
+
+        _SKIP_DIRS = (
+            os.path.dirname(sqlalchemy.__file__) + os.sep,
+            os.path.dirname(workbench.__file__) + os.sep,
+            os.path.dirname(contextlib.__file__) + os.sep + "contextlib",
+            os.path.dirname(contextlib.__file__) + os.sep + "threading",
+        )
+    return _SKIP_DIRS
+
+
+def _call_site() -> str | None:
+    skip = _skip_dirs()
+    demo = os.sep + "workbench" + os.sep + "demo" + os.sep
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        app_code = not filename.startswith(skip) or demo in filename
+        if app_code and not filename.startswith("<frozen"):
+            return f"{_display_path(filename)}:{frame.f_lineno} in {_function(frame)}"
+        frame = frame.f_back
+    return None
+
+
+def _function(frame: FrameType) -> str:
+    """The function a line belongs to; a comprehension reports the function around it."""
+    code = frame.f_code
+    outer = frame.f_back
+    name = code.co_name
+    while (
+        name.startswith("<")
+        and name.endswith("comp>")
+        and outer is not None
+        and outer.f_code.co_filename == code.co_filename
+    ):
+        name = outer.f_code.co_name
+        outer = outer.f_back
+    return name
+
+
+def _display_path(filename: str) -> str:
+    try:
+        return str(Path(filename).relative_to(Path.cwd()))
+    except ValueError:
+        parts = Path(filename).parts
+        return str(Path(*parts[-3:])) if len(parts) > 3 else filename

@@ -1,0 +1,287 @@
+"""Charts of profiles and plans, as matplotlib figures (returned, never just shown).
+
+Every chart bins before it draws: a million samples become a hundred bars or a thousand points,
+so drawing costs the same for ten samples or ten million. Figures are built with
+``matplotlib.figure.Figure`` directly (no pyplot state), which Jupyter displays inline and a
+report embeds as SVG or PNG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from workbench.plans.model import Plan
+    from workbench.profiling.result import Profile
+    from workbench.profiling.sweep import Sweep
+
+__all__ = [
+    "compare_chart",
+    "ecdf_chart",
+    "latency_histogram",
+    "plan_chart",
+    "split_chart",
+    "sweep_chart",
+    "timeline_chart",
+]
+
+COLORS = {
+    "main": "#2f6fdf",
+    "other": "#e2711d",
+    "hot": "#cf222e",
+    "muted": "#8c959f",
+    "p50": "#1a7f37",
+    "p95": "#bf8700",
+    "p99": "#cf222e",
+}
+
+
+def _figure(width: float = 7.5, height: float = 3.6) -> tuple[Figure, Axes]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _title(profile: Profile) -> str:
+    from workbench.profiling.result import _short
+
+    what = profile.label or _short(profile.sql, 70)
+    return f"{what} — {profile.runs:,} runs, concurrency {profile.concurrency}"
+
+
+def _log_bins(values: np.ndarray, bins: int) -> np.ndarray:
+    positive = values[values > 0]
+    if positive.size == 0:
+        return np.linspace(0, 1, bins + 1)
+    low, high = float(positive.min()), float(positive.max())
+    if high <= low:
+        high = low * 1.01 + 1e-9
+    return np.geomspace(low, high, bins + 1)
+
+
+def latency_histogram(
+    profile: Profile, *, bins: int = 80, log: bool = True, ax: Axes | None = None
+) -> Figure:
+    """How latencies are distributed, on a log axis, with p50/p95/p99 marked."""
+    values = profile.latencies_ms
+    fig, axes = _figure() if ax is None else (ax.figure, ax)
+    edges = (
+        _log_bins(values, bins)
+        if log
+        else np.linspace(values.min(), values.max(), bins + 1)
+        if values.size
+        else np.linspace(0, 1, bins + 1)
+    )
+    counts, edges = np.histogram(values, bins=edges)
+    axes.stairs(counts, edges, fill=True, color=COLORS["main"], alpha=0.85)
+    if log:
+        axes.set_xscale("log")
+    if values.size:
+        for name, value in zip(
+            ("p50", "p95", "p99"), np.percentile(values, [50, 95, 99]), strict=True
+        ):
+            axes.axvline(
+                value,
+                color=COLORS[name],
+                linestyle="--",
+                linewidth=1.2,
+                label=f"{name} {value:,.3g} ms",
+            )
+        axes.legend(loc="upper right", frameon=False)
+    axes.set_xlabel("latency (ms, log scale)" if log else "latency (ms)")
+    axes.set_ylabel("executions")
+    axes.set_title(f"Latency distribution: {_title(profile)}", fontsize=10)
+    return fig  # type: ignore[return-value]
+
+
+def _quantile_curve(values: np.ndarray, points: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    if values.size == 0:
+        return np.empty(0), np.empty(0)
+    q = np.linspace(0, 100, min(points, max(values.size, 2)))
+    return np.percentile(values, q), q
+
+
+def ecdf_chart(profile: Profile, *, ax: Axes | None = None) -> Figure:
+    """Percentile by latency (an empirical CDF): read p50/p99 off the curve."""
+    fig, axes = _figure() if ax is None else (ax.figure, ax)
+    x, y = _quantile_curve(profile.latencies_ms)
+    axes.plot(x, y, color=COLORS["main"], linewidth=1.8)
+    axes.set_xscale("log")
+    axes.set_xlabel("latency (ms, log scale)")
+    axes.set_ylabel("percentile of executions")
+    axes.set_ylim(0, 100)
+    for level in (50, 95, 99):
+        axes.axhline(level, color=COLORS["muted"], linewidth=0.6, linestyle=":")
+    axes.grid(True, which="major", alpha=0.3)
+    axes.set_title(f"Latency percentiles: {_title(profile)}", fontsize=10)
+    return fig  # type: ignore[return-value]
+
+
+def timeline_chart(
+    profile: Profile, *, windows: int = 120, sample_points: int = 4000, ax: Axes | None = None
+) -> Figure:
+    """Latency over the run: a sample of executions, and p50/p95 per time window (drift,
+    warm-up, a checkpoint, a noisy neighbour all show here)."""
+    fig, axes = _figure(8.0, 3.8) if ax is None else (ax.figure, ax)
+    ok = profile.ok
+    start, latency = profile.start_ms[ok] / 1000.0, profile.all_latencies_ms[ok]
+    if latency.size:
+        if latency.size > sample_points:
+            pick = np.random.default_rng(0).choice(latency.size, sample_points, replace=False)
+            axes.scatter(
+                start[pick],
+                latency[pick],
+                s=3,
+                alpha=0.25,
+                color=COLORS["muted"],
+                label=f"{sample_points:,} sampled executions",
+                rasterized=True,
+            )
+        else:
+            axes.scatter(
+                start,
+                latency,
+                s=4,
+                alpha=0.35,
+                color=COLORS["muted"],
+                label="executions",
+                rasterized=True,
+            )
+        edges = np.linspace(start.min(), start.max() + 1e-9, min(windows, latency.size) + 1)
+        which = np.clip(np.searchsorted(edges, start, side="right") - 1, 0, len(edges) - 2)
+        order = np.argsort(which, kind="stable")
+        bounds = np.searchsorted(which[order], np.arange(len(edges)))
+        centers, p50, p95 = [], [], []
+        for i in range(len(edges) - 1):
+            chunk = latency[order[bounds[i] : bounds[i + 1]]]
+            if chunk.size:
+                centers.append((edges[i] + edges[i + 1]) / 2)
+                a, b = np.percentile(chunk, [50, 95])
+                p50.append(a)
+                p95.append(b)
+        axes.plot(centers, p95, color=COLORS["p95"], linewidth=1.8, label="p95 per window")
+        axes.plot(centers, p50, color=COLORS["p50"], linewidth=1.4, label="p50 per window")
+        axes.set_yscale("log")
+        axes.legend(loc="upper right", frameon=False, fontsize=8)
+    errors = ~ok
+    if errors.any():
+        axes.scatter(
+            profile.start_ms[errors] / 1000.0,
+            np.full(int(errors.sum()), latency.max() if latency.size else 1.0),
+            marker="x",
+            color=COLORS["hot"],
+            label="errors",
+        )
+    axes.set_xlabel("time since start (s)")
+    axes.set_ylabel("latency (ms, log scale)")
+    axes.set_title(f"Latency over time: {_title(profile)}", fontsize=10)
+    return fig  # type: ignore[return-value]
+
+
+def compare_chart(before: Profile, after: Profile, *, ax: Axes | None = None) -> Figure:
+    """Two profiles' percentile curves on one log axis, with the verdict as the title."""
+    fig, axes = _figure() if ax is None else (ax.figure, ax)
+    for profile, color, name in (
+        (before, COLORS["other"], "before"),
+        (after, COLORS["main"], "after"),
+    ):
+        x, y = _quantile_curve(profile.latencies_ms)
+        median = float(np.median(profile.latencies_ms)) if profile.latencies_ms.size else np.nan
+        axes.plot(
+            x, y, color=color, linewidth=1.8, label=f"{profile.label or name}: p50 {median:,.3g} ms"
+        )
+    axes.set_xscale("log")
+    axes.set_xlabel("latency (ms, log scale)")
+    axes.set_ylabel("percentile of executions")
+    axes.set_ylim(0, 100)
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="lower right", frameon=False)
+    verdict = before.compare(after).verdict
+    axes.set_title(f"Before / after: {verdict}", fontsize=10)
+    return fig  # type: ignore[return-value]
+
+
+def sweep_chart(sweep: Sweep, *, ax: Axes | None = None) -> Figure:
+    """Throughput against latency, one point per concurrency level: where the curve turns up,
+    the system is saturated."""
+    fig, axes = _figure() if ax is None else (ax.figure, ax)
+    frame = sweep.to_frame()
+    for column, color in (("p50", COLORS["p50"]), ("p95", COLORS["p95"]), ("p99", COLORS["p99"])):
+        axes.plot(frame.qps, frame[column], marker="o", color=color, label=column)
+    for _, row in frame.iterrows():
+        axes.annotate(
+            f"{int(row.concurrency)}",
+            (row.qps, row.p95),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize=8,
+        )
+    axes.set_xlabel("throughput (executions per second)")
+    axes.set_ylabel("latency (ms)")
+    axes.legend(frameon=False, title="labels: clients", fontsize=8)
+    axes.grid(True, alpha=0.3)
+    from workbench.profiling.result import _short
+
+    axes.set_title(f"Throughput vs latency: {_short(sweep.sql, 70)}", fontsize=10)
+    return fig  # type: ignore[return-value]
+
+
+def plan_chart(plan: Plan, *, top: int = 20, ax: Axes | None = None) -> Figure:
+    """Exclusive time (or cost) per node, the hot path in red."""
+    timed = plan.timed
+    nodes = plan.hot_path[:top]
+    fig, axes = _figure(8.0, max(2.4, 0.32 * len(nodes) + 1.2)) if ax is None else (ax.figure, ax)
+    if not nodes:
+        axes.text(0.5, 0.5, "no timing or cost to chart", ha="center", va="center")
+        axes.set_axis_off()
+        return fig  # type: ignore[return-value]
+    values = [(n.exclusive_time_ms if timed else n.exclusive_cost) or 0.0 for n in nodes]
+    labels = [_clip(f"#{n.id} {n.label}", 60) for n in nodes]
+    colors = [COLORS["hot"] if i < 3 else COLORS["main"] for i in range(len(nodes))]
+    positions = np.arange(len(nodes))[::-1]
+    axes.barh(positions, values, color=colors)
+    axes.set_yticks(positions, labels, fontsize=8)
+    axes.set_xlabel("exclusive time (ms)" if timed else "exclusive cost (planner units)")
+    total = plan.total_time_ms
+    suffix = f", total {total:,.1f} ms" if total is not None else ""
+    axes.set_title(
+        f"Where the time goes: {plan.dialect} plan, {len(plan.nodes)} nodes{suffix}", fontsize=10
+    )
+    return fig  # type: ignore[return-value]
+
+
+def split_chart(profile: Profile, *, ax: Axes | None = None) -> Figure:
+    """For a profiled Python callable: database time and Python time of each run, stacked."""
+    fig, axes = _figure() if ax is None else (ax.figure, ax)
+    db = profile.extra.get("db_ms")
+    py = profile.extra.get("python_ms")
+    if db is None or py is None:
+        raise ValueError("split_chart needs a profile of a Python callable (s.profile(fn))")
+    runs = np.arange(1, len(db) + 1)
+    axes.bar(runs, db, color=COLORS["main"], label="database")
+    axes.bar(runs, py, bottom=db, color=COLORS["other"], label="Python")
+    axes.set_xlabel("run")
+    axes.set_ylabel("time (ms)")
+    axes.legend(frameon=False)
+    trips = int(np.median(profile.extra["round_trips"])) if len(db) else 0
+    axes.set_title(
+        f"{profile.label or profile.sql}: database vs Python time ({trips} round trips per run)",
+        fontsize=10,
+    )
+    return fig  # type: ignore[return-value]
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def figures_for(profile: Profile) -> Sequence[Any]:
+    """The standard set for a profile: histogram, percentiles, timeline."""
+    return [latency_histogram(profile), ecdf_chart(profile), timeline_chart(profile)]

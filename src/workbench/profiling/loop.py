@@ -1,0 +1,174 @@
+"""The timed loop: the only code between the two clock reads is the driver's execute and fetch.
+
+It runs in the notebook's process, in worker processes and in worker threads, so it imports
+nothing but the standard library. Samples go into ``array.array`` buffers (8 bytes each, no
+Python object per execution), so a million executions cost tens of megabytes, not hundreds.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["LoopResult", "run_loop"]
+
+_STOP_CHECK_EVERY = 64  # executions between checks of the stop flag and the progress callback
+
+
+@dataclass
+class LoopResult:
+    """Raw samples of one connection's run. Times are ``perf_counter_ns`` (CLOCK_MONOTONIC on
+    Linux: comparable across processes)."""
+
+    starts: array[int] = field(default_factory=lambda: array("q"))
+    latencies: array[int] = field(default_factory=lambda: array("q"))
+    rows: array[int] = field(default_factory=lambda: array("l"))
+    errors: array[int] = field(default_factory=lambda: array("h"))
+    messages: list[str] = field(default_factory=list)  # distinct error texts; errors[i] indexes
+    interrupted: bool = False
+
+    def to_payload(self) -> dict[str, Any]:
+        """Bytes and lists only: cheap to send through a pipe."""
+        return {
+            "starts": self.starts.tobytes(),
+            "latencies": self.latencies.tobytes(),
+            "rows": self.rows.tobytes(),
+            "errors": self.errors.tobytes(),
+            "messages": self.messages,
+            "interrupted": self.interrupted,
+        }
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> LoopResult:
+        out = cls(messages=list(data["messages"]), interrupted=bool(data["interrupted"]))
+        out.starts.frombytes(data["starts"])
+        out.latencies.frombytes(data["latencies"])
+        out.rows.frombytes(data["rows"])
+        out.errors.frombytes(data["errors"])
+        return out
+
+
+def run_loop(
+    cursor: Any,
+    statement: str,
+    args: Sequence[Any] | None,
+    *,
+    runs: int | None,
+    deadline_ns: int | None,
+    prepare: bool = False,
+    fetch_rows: bool = True,
+    before: Callable[[], None] | None = None,
+    after: Callable[[], None] | None = None,
+    arm: Callable[[], None] | None = None,
+    on_error: Callable[[BaseException], bool] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    progress: Callable[[int], None] | None = None,
+    result: LoopResult | None = None,
+) -> LoopResult:
+    """Execute ``statement`` ``runs`` times (or until ``deadline_ns``), timing each execute+fetch.
+
+    ``args`` holds one driver-ready argument set per execution, used in turn (``None``: the
+    statement takes none). ``before``/``after`` run outside the timing (BEGIN/ROLLBACK around a
+    write); ``arm`` resets a per-statement deadline (SQLite, DuckDB). ``on_error`` decides
+    whether the loop can go on after an error (a broken connection cannot). ``should_stop`` is
+    polled every few executions (Ctrl-C, a widget's stop button).
+    """
+    out = result or LoopResult()
+    clock = time.perf_counter_ns
+    # psycopg prepares server-side on request; other drivers cache statements themselves
+    execute = functools.partial(cursor.execute, prepare=True) if prepare else cursor.execute
+    fetch = cursor.fetchall
+    starts, latencies, rows, errors = out.starts, out.latencies, out.rows, out.errors
+    messages: dict[str, int] = {m: i for i, m in enumerate(out.messages)}
+    fetched: Any = ()
+    n_args = len(args) if args else 0
+    i = 0
+    try:
+        while True:
+            if runs is not None and i >= runs:
+                break
+            if i % _STOP_CHECK_EVERY == 0:
+                if deadline_ns is not None and clock() >= deadline_ns:
+                    break
+                if should_stop is not None and should_stop():
+                    out.interrupted = True
+                    break
+                if progress is not None and i:
+                    progress(i)
+            if before is not None:
+                before()
+            if arm is not None:
+                arm()
+            error = -1
+            # --- timed: the driver's execute and fetch, nothing else -------------------------
+            if n_args:
+                argument = args[i % n_args]  # type: ignore[index]
+                t0 = clock()
+                try:
+                    execute(statement, argument)
+                    if fetch_rows:
+                        fetched = fetch()
+                except Exception as exc:
+                    t1 = clock()
+                    error = _record(exc, messages, out)
+                    if on_error is not None and not on_error(exc):
+                        _append(starts, latencies, rows, errors, t0, t1, 0, error)
+                        break
+                else:
+                    t1 = clock()
+            else:
+                t0 = clock()
+                try:
+                    execute(statement)
+                    if fetch_rows:
+                        fetched = fetch()
+                except Exception as exc:
+                    t1 = clock()
+                    error = _record(exc, messages, out)
+                    if on_error is not None and not on_error(exc):
+                        _append(starts, latencies, rows, errors, t0, t1, 0, error)
+                        break
+                else:
+                    t1 = clock()
+            # --------------------------------------------------------------------------------
+            starts.append(t0)
+            latencies.append(t1 - t0)
+            rows.append(len(fetched) if error < 0 and fetch_rows else 0)
+            errors.append(error)
+            if after is not None:
+                after()
+            i += 1
+    except KeyboardInterrupt:
+        out.interrupted = True
+    if progress is not None:
+        progress(i)
+    return out
+
+
+def _record(exc: BaseException, messages: dict[str, int], out: LoopResult) -> int:
+    text = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+    index = messages.get(text)
+    if index is None:
+        index = messages[text] = len(out.messages)
+        out.messages.append(text)
+    return index
+
+
+def _append(
+    starts: array[int],
+    latencies: array[int],
+    rows: array[int],
+    errors: array[int],
+    t0: int,
+    t1: int,
+    count: int,
+    error: int,
+) -> None:
+    starts.append(t0)
+    latencies.append(t1 - t0)
+    rows.append(count)
+    errors.append(error)

@@ -1,0 +1,76 @@
+"""Latency against concurrency: the same statement at 1, 2, 4, 8 ... clients."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from workbench.profiling.result import Profile
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from workbench.session import Session
+
+__all__ = ["Sweep", "run_sweep"]
+
+
+@dataclass
+class Sweep:
+    """One :class:`Profile` per concurrency level."""
+
+    sql: str
+    profiles: list[Profile] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """``concurrency qps p50 p95 p99 errors mode`` per level."""
+        import pandas as pd
+
+        rows = []
+        for prof in self.profiles:
+            s = prof.summary()
+            rows.append(
+                {
+                    "concurrency": prof.concurrency,
+                    "qps": s["qps"],
+                    "p50": s["p50"],
+                    "p95": s["p95"],
+                    "p99": s["p99"],
+                    "errors": s["errors"],
+                    "runs": s["runs"],
+                    "mode": prof.mode,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def chart(self, **kwargs: Any) -> Figure:
+        """Throughput against latency, one point per concurrency level."""
+        from workbench.charts import sweep_chart
+
+        return sweep_chart(self, **kwargs)
+
+    def __repr__(self) -> str:
+        levels = ", ".join(f"{p.concurrency}: {p.qps:,.0f} qps" for p in self.profiles)
+        return f"<Sweep {levels}>"
+
+    def _repr_html_(self) -> str:
+        return str(self.to_frame().to_html(index=False, float_format=lambda v: f"{v:,.3f}"))
+
+
+def run_sweep(
+    session: Session,
+    sql: str,
+    concurrency: Sequence[int] = (1, 2, 4, 8),
+    *,
+    duration: float = 3.0,
+    **options: Any,
+) -> Sweep:
+    """Profile ``sql`` for ``duration`` seconds at each concurrency level."""
+    sweep = Sweep(sql)
+    for level in concurrency:
+        sweep.profiles.append(
+            session.profile(sql, concurrency=int(level), duration=duration, **options)
+        )
+    return sweep

@@ -1,0 +1,203 @@
+"""Running the timed loop on one connection, in this process, a worker process or a thread.
+
+Worker processes are started with ``spawn`` (safe in a Jupyter kernel, which has threads) and
+import only this module, the loop and the driver. Every worker connects and warms up, then all
+wait at a barrier so the measured part starts together; each sends back its samples as bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.profiling.connections import ConnectionRecipe, DeadlineMonitor
+from workbench.profiling.loop import LoopResult, run_loop
+
+__all__ = ["Job", "run_job", "worker_main"]
+
+MAX_RECONNECTS = 3
+
+
+@dataclass
+class Job:
+    """What one worker runs (picklable)."""
+
+    recipe: ConnectionRecipe
+    statement: str
+    args: list[Any] | None  # driver-ready argument sets, used in turn
+    runs: int | None
+    duration_s: float | None
+    warmup: int
+    write: bool
+    fetch_rows: bool
+    worker: int = 0
+
+
+def run_job(
+    job: Job,
+    *,
+    connect: Any = None,
+    ready: Any = None,
+    should_stop: Any = None,
+    progress: Any = None,
+    monitor: DeadlineMonitor | None = None,
+) -> LoopResult:
+    """Connect (or use ``connect()``), warm up, wait at ``ready``, run, close.
+
+    A connection that breaks mid-run is reopened (up to three times); the run goes on and the
+    failed execution stays recorded as an error.
+    """
+    opener = connect or job.recipe.open
+    conn = opener()
+    result = LoopResult()
+    try:
+        cur, hooks = _prepare(conn, job, monitor)
+        if job.warmup:
+            # warming up stops at the first error: the measured run will record them anyway
+            run_loop(
+                cur,
+                job.statement,
+                job.args,
+                runs=job.warmup,
+                deadline_ns=None,
+                prepare=job.recipe.prepare,
+                fetch_rows=job.fetch_rows,
+                on_error=lambda exc: False,
+                **hooks,
+            )
+        if ready is not None:
+            ready()
+        deadline = (
+            time.perf_counter_ns() + int(job.duration_s * 1e9)
+            if job.duration_s is not None
+            else None
+        )
+        reconnects = 0
+        while True:
+            done_before = len(result.latencies)
+            remaining = None if job.runs is None else job.runs - done_before
+            if remaining is not None and remaining <= 0:
+                break
+            broken: list[bool] = []
+            run_loop(
+                cur,
+                job.statement,
+                job.args,
+                runs=remaining,
+                deadline_ns=deadline,
+                prepare=job.recipe.prepare,
+                fetch_rows=job.fetch_rows,
+                on_error=functools.partial(_usable, conn, broken=broken),
+                should_stop=should_stop,
+                progress=progress,
+                result=result,
+                **hooks,
+            )
+            if not broken or result.interrupted or reconnects >= MAX_RECONNECTS:
+                break
+            if deadline is not None and time.perf_counter_ns() >= deadline:
+                break
+            reconnects += 1
+            _close(conn)
+            conn = opener()
+            cur, hooks = _prepare(conn, job, monitor)
+    finally:
+        _close(conn)
+    return result
+
+
+def _prepare(conn: Any, job: Job, monitor: DeadlineMonitor | None) -> tuple[Any, dict[str, Any]]:
+    cur = conn.cursor()
+    hooks: dict[str, Any] = {}
+    arm = disarm = None
+    if monitor is not None:
+        arm, disarm = monitor.register(conn)
+        hooks["arm"] = arm
+    if job.write:
+        begin = job.recipe.begin
+        execute = cur.execute
+        hooks["before"] = lambda: execute(begin)
+
+        def after() -> None:
+            if disarm is not None:
+                disarm()
+            # the failed statement may have ended the transaction already
+            with contextlib.suppress(Exception):
+                execute("ROLLBACK")
+
+        hooks["after"] = after
+    elif disarm is not None:
+        hooks["after"] = disarm
+    return cur, hooks
+
+
+def _usable(conn: Any, exc: BaseException, *, broken: list[bool]) -> bool:
+    """False when the connection itself is gone (the loop stops; the worker reconnects)."""
+    closed = getattr(conn, "closed", False)  # psycopg
+    gone = (
+        getattr(conn, "broken", False) is True  # psycopg
+        or (isinstance(closed, bool) and closed)
+        or getattr(conn, "open", True) is False  # PyMySQL
+        or (exc.args[:1] and exc.args[0] in (2006, 2013, 2055))  # MySQL: lost connection
+    )
+    if gone:
+        broken.append(True)
+    return not gone
+
+
+def _close(conn: Any) -> None:
+    # closing a broken connection can fail: it is gone either way
+    with contextlib.suppress(Exception):
+        conn.close()
+
+
+# -- worker processes --------------------------------------------------------------------------
+# A worker is ``python -m workbench.profiling.workers``: no multiprocessing, so nothing of the
+# notebook's (or a script's) ``__main__`` is re-imported. The protocol, on the worker's stdin
+# and stdout: the parent writes one pickled Job; the worker connects, warms up and writes
+# ``R``; the parent writes ``G`` to all at once; the worker writes ``P <count>`` progress
+# lines, then ``D <size>`` and its pickled result. SIGUSR1 asks it to stop early.
+
+
+def worker_main() -> None:
+    """Entry point of a worker process."""
+    import pickle
+    import sys
+
+    stop = [False]
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGUSR1, lambda *_: stop.__setitem__(0, True))
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    size = int(stdin.readline())
+    job: Job = pickle.loads(stdin.read(size))  # noqa: S301 - sent by our own parent process
+    last = [0.0]
+
+    def ready() -> None:
+        stdout.write(b"R\n")
+        stdout.flush()
+        stdin.readline()  # "G": everyone starts together
+
+    def progress(done: int) -> None:
+        now = time.monotonic()
+        if now - last[0] > 0.2:
+            last[0] = now
+            stdout.write(f"P {done}\n".encode())
+            stdout.flush()
+
+    try:
+        result = run_job(job, ready=ready, should_stop=lambda: stop[0], progress=progress)
+        payload = pickle.dumps({"ok": True, "result": result.to_payload()})
+    except BaseException as exc:  # report to the parent, never hang it
+        payload = pickle.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+        stdout.write(b"R\n")  # release a parent waiting for readiness
+    stdout.write(f"D {len(payload)}\n".encode())
+    stdout.write(payload)
+    stdout.flush()
+
+
+if __name__ == "__main__":
+    worker_main()

@@ -1,0 +1,99 @@
+"""Statement capture, fingerprints, N+1 detection, profiling an app handler, server statistics."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session as OrmSession
+
+import workbench as wb
+from workbench.fingerprint import fingerprint, normalize
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("SELECT * FROM t WHERE id = 1", "select *  from t where id = 42"),
+        ("SELECT * FROM t WHERE name = 'x'", "SELECT * FROM t WHERE name = 'it''s'"),
+        ("SELECT * FROM t WHERE id IN (1, 2, 3)", "SELECT * FROM t WHERE id IN (4)"),
+        ("SELECT * FROM t WHERE id = %(id_1)s", "SELECT * FROM t WHERE id = :id"),
+        ("SELECT * FROM t WHERE id = $1", "SELECT * FROM t WHERE id = ?"),
+        ("INSERT INTO t VALUES (1, 'a'), (2, 'b')", "INSERT INTO t VALUES (3, 'c')"),
+    ],
+)
+def test_fingerprints_ignore_values(a: str, b: str) -> None:
+    assert fingerprint(a) == fingerprint(b)
+
+
+def test_fingerprints_keep_structure() -> None:
+    assert fingerprint("SELECT * FROM t1 WHERE id = 1") != fingerprint(
+        "SELECT * FROM t2 WHERE id = 1"
+    )
+    assert normalize("SELECT a::int FROM t") == "select a::int from t"
+
+
+def test_capture_finds_the_demo_n_plus_one(embedded_session: wb.Session) -> None:
+    s = embedded_session
+    with s.capture() as cap, OrmSession(s.engine) as db:
+        users = wb.demo.app.list_users(db, per_page=50)
+    assert len(users) == 50
+    candidates = cap.n_plus_one()
+    orders = next(c for c in candidates if "from orders" in c["sql"])
+    assert orders["count"] == 50 and orders["distinct_values"] == 50
+    assert any("app.py" in site and "list_users" in site for site in orders["call_sites"])
+    accounts = [c for c in candidates if "from accounts" in c["sql"]]
+    assert accounts and "_user_summary" in " ".join(accounts[0]["call_sites"])
+    summary = cap.summary()
+    assert summary["statements"] == len(cap) >= 52
+    assert summary["db_ms"] > 0 and summary["n_plus_one"]
+    repeated = cap.repeated
+    assert repeated["count"].max() == 50
+    frame = cap.statements
+    assert len(frame) == len(cap) and (frame.source == "engine").all()
+    assert "<b>" in cap._repr_html_() and "N+1" in cap._repr_html_()
+
+
+def test_the_fixed_handler_has_no_n_plus_one(embedded_session: wb.Session) -> None:
+    with embedded_session.capture() as cap, OrmSession(embedded_session.engine) as db:
+        wb.demo.app.list_users_fixed(db, per_page=50)
+    assert len(cap) <= 3 and not cap.n_plus_one()
+
+
+def test_capture_sees_the_workbench_and_errors(sqlite_url: str) -> None:
+    s = wb.connect(sqlite_url)
+    with s.capture() as cap:
+        s.query("SELECT 1")
+        with pytest.raises(wb.QueryError):
+            s.query("SELECT * FROM no_such_table")
+    assert [e.source for e in cap.entries] == ["workbench", "workbench"]
+    assert cap.entries[1].error and "no_such_table" in cap.entries[1].error
+    assert cap.entries[0].call_site and "test_capture.py" in cap.entries[0].call_site
+    # outside the block nothing is recorded
+    s.query("SELECT 2")
+    assert len(cap) == 2
+
+
+def test_profiling_a_handler_splits_database_and_python_time(embedded_session: wb.Session) -> None:
+    def handler() -> None:
+        with OrmSession(embedded_session.engine) as db:
+            wb.demo.app.list_users(db, per_page=20)
+
+    prof = embedded_session.profile(handler, runs=3, warmup=1)
+    assert prof.mode == "callable" and prof.runs == 3
+    trips = prof.extra["round_trips"]
+    assert (trips >= 21).all()
+    assert (prof.extra["db_ms"] > 0).all()
+    assert (prof.extra["db_ms"] <= prof.all_latencies_ms).all()
+    assert "round trips" in prof.notes[0] and "in the database" in prof.notes[0]
+    fig = wb.charts.split_chart(prof)
+    assert fig.axes[0].get_ylabel() == "time (ms)"
+
+
+def test_pg_stat_statements(embedded_session: wb.Session, pg_url: str) -> None:
+    embedded_session.query("SELECT count(*) FROM orders WHERE status = 'pending'")
+    top = embedded_session.top_statements(limit=5)
+    assert 0 < len(top) <= 5
+    assert {"calls", "total_ms", "mean_ms", "query"} <= set(top.columns)
+    plain = wb.connect(pg_url)
+    with pytest.raises(wb.ConfigurationError, match="not enabled") as info:
+        plain.top_statements()
+    assert "shared_preload_libraries" in str(info.value)

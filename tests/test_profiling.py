@@ -1,0 +1,286 @@
+"""Profiles: the runner on real engines, statistics against numpy/scipy, comparisons, load runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import workbench as wb
+from workbench.profiling.result import Profile
+
+
+def _profile_of(values: np.ndarray, **kwargs: object) -> Profile:
+    n = values.size
+    return Profile(
+        sql="SELECT 1",
+        dialect="sqlite",
+        mode="in-process",
+        concurrency=1,
+        start_ms=np.cumsum(values),
+        all_latencies_ms=values,
+        rows=np.ones(n, dtype=np.int64),
+        worker=np.zeros(n, dtype=np.int16),
+        error=np.full(n, -1, dtype=np.int16),
+        **kwargs,
+    )  # type: ignore[arg-type]
+
+
+# -- statistics ----------------------------------------------------------------------------------
+def test_percentiles_match_numpy() -> None:
+    values = np.random.default_rng(0).lognormal(0, 1, 5001)
+    summary = _profile_of(values).summary()
+    p50, p90, p95, p99 = np.percentile(values, [50, 90, 95, 99])
+    assert summary["p50"] == p50 and summary["p90"] == p90
+    assert summary["p95"] == p95 and summary["p99"] == p99
+    assert summary["mean"] == pytest.approx(values.mean())
+    assert summary["std"] == pytest.approx(values.std(ddof=1))
+    assert summary["max"] == values.max() and summary["runs"] == 5001 and summary["errors"] == 0
+
+
+def test_errors_are_excluded_from_statistics_but_counted() -> None:
+    values = np.array([1.0, 2.0, 3.0, 100.0])
+    prof = _profile_of(values)
+    prof.error[3] = 0
+    prof.messages = ["QueryCanceled: timeout"]
+    assert prof.summary()["errors"] == 1
+    assert prof.summary()["max"] == 3.0
+    errors = prof.to_frame().error
+    assert errors.isna().tolist() == [True, True, True, False]
+    assert errors.iloc[3] == "QueryCanceled: timeout"
+
+
+def test_percentile_ci_matches_scipy_bootstrap() -> None:
+    values = np.random.default_rng(1).gamma(2.0, 1.0, 800)
+    low, high = _profile_of(values).percentile_ci(95, resamples=1500, seed=3)
+    expected = stats.bootstrap(
+        (values,),
+        lambda x, axis: np.percentile(x, 95, axis=axis),
+        n_resamples=1500,
+        method="percentile",
+        vectorized=True,
+        random_state=np.random.default_rng(3),
+    )
+    assert (low, high) == pytest.approx(
+        (expected.confidence_interval.low, expected.confidence_interval.high)
+    )
+    assert low < np.percentile(values, 95) < high
+
+
+def test_compare_detects_a_two_fold_difference() -> None:
+    rng = np.random.default_rng(2)
+    slow = _profile_of(rng.lognormal(np.log(10), 0.3, 2000))
+    fast = _profile_of(rng.lognormal(np.log(5), 0.3, 2000))
+    comparison = slow.compare(fast)
+    assert comparison.ratio == pytest.approx(2.0, rel=0.05)
+    assert comparison.significant and comparison.faster
+    assert comparison.ci_low < comparison.ratio < comparison.ci_high
+    assert comparison.verdict.startswith("2× faster") or comparison.verdict.startswith(
+        "2.0× faster"
+    )
+    assert "95% CI" in comparison.verdict
+    reverse = fast.compare(slow)
+    assert reverse.slower and "slower" in reverse.verdict
+    expected_p = stats.mannwhitneyu(
+        slow.latencies_ms, fast.latencies_ms, method="asymptotic"
+    ).pvalue
+    assert comparison.p_value == pytest.approx(expected_p)
+
+
+def test_compare_reports_no_difference_for_a_a() -> None:
+    rng = np.random.default_rng(4)
+    a = _profile_of(rng.lognormal(np.log(3), 0.4, 3000))
+    b = _profile_of(rng.lognormal(np.log(3), 0.4, 3000))
+    comparison = a.compare(b)
+    assert not comparison.significant
+    assert comparison.verdict.startswith("no meaningful difference")
+
+
+# -- the runner on real engines ------------------------------------------------------------------
+def test_sqlite_profile_records_every_execution(sqlite_url: str) -> None:
+    s = wb.connect(sqlite_url)
+    prof = s.profile("SELECT :x AS x", params=lambda i: {"x": i}, runs=300, warmup=10)
+    assert prof.runs == 300 and prof.errors == 0 and prof.mode == "in-process"
+    assert (prof.rows == 1).all()
+    assert np.all(np.diff(prof.start_ms) >= 0)
+    assert prof.latencies_ms.dtype == np.float64 and (prof.latencies_ms > 0).all()
+    frame = prof.to_frame()
+    assert list(frame.columns)[:5] == ["start_ms", "latency_ms", "rows", "worker", "error"]
+
+
+def test_params_forms(embedded_session: wb.Session) -> None:
+    s = embedded_session
+    sql = "SELECT id FROM users WHERE id = :id"
+    assert s.profile(sql, params={"id": 7}, runs=20).rows.tolist() == [1] * 20
+    assert s.profile(sql, params=[{"id": 1}, {"id": 2}], runs=10).errors == 0
+    drawn = s.profile(sql, params={"id": wb.uniform(1, 100_000)}, runs=50)
+    assert drawn.errors == 0 and drawn.params.startswith("{'id': uniform")
+    with pytest.raises(wb.ConfigurationError, match="params"):
+        s.profile(sql, params="id=1", runs=5)  # type: ignore[arg-type]
+
+
+def test_writes_need_allow_writes_and_are_rolled_back(pg_url: str, table_name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TABLE {table_name} (id int primary key, v int)"))
+        conn.execute(text(f"INSERT INTO {table_name} SELECT g, g FROM generate_series(1, 100) g"))
+    try:
+        s = wb.connect(engine)
+        with pytest.raises(wb.UnsafeStatementError, match="allow_writes"):
+            s.profile(f"UPDATE {table_name} SET v = v + 1", runs=5)
+        prof = s.profile(
+            f"UPDATE {table_name} SET v = v + 1 WHERE id = :id",
+            params=lambda i: {"id": i % 100 + 1},
+            runs=50,
+            allow_writes=True,
+        )
+        assert prof.errors == 0 and prof.runs == 50
+        total = s.query(f"SELECT sum(v) AS total FROM {table_name}").total.iloc[0]
+        assert total == sum(range(1, 101))  # every execution was rolled back
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE {table_name}"))
+
+
+def test_timeouts_are_recorded_and_the_run_goes_on(embedded_session: wb.Session) -> None:
+    prof = embedded_session.profile(
+        "SELECT pg_sleep(:t)",
+        params=lambda i: {"t": 0.5 if i % 4 == 0 else 0.0},
+        runs=12,
+        warmup=0,
+        timeout=0.15,
+    )
+    assert prof.runs == 12 and prof.errors == 3
+    assert any("timeout" in m for m in prof.messages)
+
+
+def _active_backends(s: wb.Session) -> int:
+    return int(
+        s.query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = "
+            "'client backend' AND pid <> pg_backend_pid()"
+        ).n.iloc[0]
+    )
+
+
+@pytest.mark.slow
+def test_load_run_with_errors_leaks_no_connection(pg_url: str) -> None:
+    s = wb.connect(pg_url)
+    baseline = _active_backends(s)
+    # worker processes (a Python callable for the values): some executions time out
+    prof = s.profile(
+        "SELECT pg_sleep(:t), :i AS i",
+        params=lambda i: {"t": 0.3 if i % 10 == 0 else 0.0, "i": i},
+        concurrency=3,
+        runs=90,
+        warmup=0,
+        timeout=0.1,
+    )
+    assert prof.mode == "processes" and prof.runs == 90
+    assert prof.errors == 9 and set(prof.worker.tolist()) == {0, 1, 2}
+    # pgbench: an error stops that client, the others finish
+    bench = s.profile("SELECT 1 / (:d - 1)", params={"d": 1}, concurrency=2, runs=20, warmup=0)
+    assert bench.mode == "pgbench" and bench.errors == 2
+    assert any("division by zero" in m for m in bench.messages)
+    deadline = time.monotonic() + 10
+    while _active_backends(s) > baseline and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _active_backends(s) <= baseline
+
+
+def test_pgbench_load_run(embedded_session: wb.Session) -> None:
+    prof = embedded_session.profile(
+        "SELECT id, email FROM users WHERE id = :id",
+        params={"id": wb.uniform(1, 100_000)},
+        concurrency=2,
+        duration=1.0,
+    )
+    assert prof.mode == "pgbench" and prof.errors == 0
+    assert prof.runs > 500 and prof.qps > 500
+    assert set(prof.worker.tolist()) == {0, 1}
+    assert 0 < prof.summary()["p50"] < 50
+
+
+def test_processes_on_mariadb_and_threads_on_duckdb(mariadb_url: str, duckdb_url: str) -> None:
+    maria = wb.connect(mariadb_url)
+    prof = maria.profile("SELECT :x + 1 AS y", params=lambda i: {"x": i}, concurrency=2, runs=200)
+    assert prof.mode == "processes" and prof.runs == 200 and prof.errors == 0
+    duck = wb.connect(duckdb_url)
+    prof = duck.profile("SELECT sum(range) FROM range(10000)", concurrency=2, runs=40)
+    assert prof.mode == "threads" and prof.runs == 40 and prof.errors == 0
+
+
+def test_in_memory_databases_refuse_concurrency() -> None:
+    with pytest.raises(wb.ConfigurationError, match="in-memory"):
+        wb.connect("sqlite://").profile("SELECT 1", concurrency=2, runs=10)
+
+
+def test_stop_keeps_the_runs_done(sqlite_url: str) -> None:
+    s = wb.connect(sqlite_url)
+    calls = [0]
+
+    def stop() -> bool:
+        calls[0] += 1
+        return calls[0] > 3
+
+    prof = s.profile("SELECT 1", runs=1_000_000, warmup=0, stop=stop)
+    assert prof.interrupted and 0 < prof.runs < 1_000_000
+
+
+def test_ctrl_c_keeps_the_runs_done(embedded_session: wb.Session) -> None:
+    timer = threading.Timer(0.8, os.kill, args=(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        prof = embedded_session.profile("SELECT pg_sleep(0.05)", runs=1000, warmup=0)
+    finally:
+        timer.cancel()
+    assert prof.interrupted and 3 < prof.runs < 1000
+    assert embedded_session.query("SELECT 1 AS one").one.tolist() == [1]
+
+
+def test_sweep(embedded_session: wb.Session) -> None:
+    sweep = embedded_session.sweep(
+        "SELECT id FROM users WHERE id = :id",
+        concurrency=[1, 2],
+        duration=1.0,
+        params={"id": wb.uniform(1, 100_000)},
+    )
+    frame = sweep.to_frame()
+    assert frame.concurrency.tolist() == [1, 2]
+    assert (frame.qps > 0).all()
+    fig = sweep.chart()
+    assert fig.axes[0].get_xlabel().startswith("throughput")
+
+
+def test_compare_detects_an_index_on_the_demo_data(embedded_session: wb.Session) -> None:
+    s = embedded_session
+    sql = "SELECT id, total_cents FROM orders WHERE user_id = :id"
+    params = {"id": wb.uniform(1, 100_000)}
+    before = s.profile(sql, params=params, runs=20, warmup=2)
+    from sqlalchemy import text
+
+    with s.engine.begin() as conn:
+        conn.execute(text("CREATE INDEX wbt_orders_user_id ON orders (user_id)"))
+    try:
+        after = s.profile(sql, params=params, runs=20, warmup=2)
+    finally:
+        with s.engine.begin() as conn:
+            conn.execute(text("DROP INDEX IF EXISTS wbt_orders_user_id"))
+    comparison = before.compare(after)
+    assert comparison.faster and comparison.ratio > 2
+    again = s.profile(sql, params=params, runs=20, warmup=2)
+    assert not before.compare(again).faster  # A/A on the same (unindexed) table
+
+
+def test_round_trip_to_dict(sqlite_url: str) -> None:
+    prof = wb.connect(sqlite_url).profile("SELECT 1", runs=30)
+    again = Profile.from_dict(prof.to_dict())
+    assert np.array_equal(again.latencies_ms, prof.latencies_ms)
+    assert again.summary() == prof.summary()
