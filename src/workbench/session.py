@@ -14,7 +14,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from workbench.dialects import for_engine
-from workbench.errors import ConfigurationError, ConnectionFailedError, QueryError
+from workbench.errors import (
+    ConfigurationError,
+    ConnectionFailedError,
+    QueryError,
+    WorkbenchError,
+)
 from workbench.execution import Executor, Params, Result
 from workbench.masking import SecretScrubber, mask_url, scrub_text
 
@@ -24,6 +29,8 @@ if TYPE_CHECKING:
 
     from workbench.capture import Capture
     from workbench.dialects.base import Dialect
+    from workbench.evidence import Evidence
+    from workbench.profiling.result import Comparison
     from workbench.plans import Plan
     from workbench.profiling.connections import WarmConnections
     from workbench.profiling.result import Profile
@@ -309,6 +316,72 @@ class Session:
 
         return top_statements(self, limit=limit, order_by=order_by)
 
+    # -- evidence and fixes -----------------------------------------------------------------------
+    def evidence(
+        self,
+        sql: str | None = None,
+        plan: Plan | None = None,
+        profile: Profile | None = None,
+        capture: Capture | None = None,
+        *,
+        plans: Sequence[Plan] = (),
+        profiles: Sequence[Profile] = (),
+        captures: Sequence[Capture] = (),
+        comparisons: Sequence[Comparison] = (),
+        question: str | None = None,
+        notes: Sequence[str] = (),
+        redact_literals: bool = True,
+    ) -> Evidence:
+        """Bundle what an analysis needs: engine, settings, the schema of the tables involved,
+        the query, plans, profile and capture summaries (see :class:`workbench.Evidence`).
+
+        >>> ev = s.evidence(sql, plan=plan, profile=prof)   # doctest: +SKIP
+        >>> wb.analyze(ev)                                   # doctest: +SKIP
+        """
+        from workbench.evidence import Evidence
+
+        all_plans = [p for p in (plan, *plans) if p is not None]
+        all_profiles = [p for p in (profile, *profiles) if p is not None]
+        all_captures = [c for c in (capture, *captures) if c is not None]
+        sql = (
+            sql
+            or next((p.sql for p in all_plans if p.sql), None)
+            or next((p.sql for p in all_profiles if p.mode != "callable"), None)
+        )
+        names: dict[str, None] = {}
+        for text in [sql] + [g["example"] for c in all_captures for g in c.groups()[:10]]:
+            if text:
+                try:
+                    names.update(dict.fromkeys(self._executor.classify(text).tables))
+                except WorkbenchError:
+                    continue
+        for each in all_plans:
+            names.update(dict.fromkeys(each.relations))
+        tables = []
+        for name in names:
+            try:
+                tables.append(self.table(name).to_dict())
+            except WorkbenchError:
+                continue  # a CTE name, or a table of another schema: not in evidence
+        settings = {
+            str(r["name"]): _setting_text(r["value"], r["unit"])
+            for r in self.settings().to_dict("records")
+        }
+        return Evidence(
+            dialect=self.dialect,
+            server={"version": self.server.version, "description": self.server.description},
+            settings=settings,
+            sql=sql,
+            tables=tables,
+            plans=all_plans,
+            profiles=[Evidence.profile_summary(p) for p in all_profiles],
+            captures=[Evidence.capture_summary(c) for c in all_captures],
+            comparisons=[Evidence.comparison_summary(c) for c in comparisons],
+            question=question,
+            notes=list(notes),
+            redact_literals=redact_literals,
+        )
+
     # -- introspection ----------------------------------------------------------------------------
     def settings(self, names: Sequence[str] | None = None, *, all: bool = False) -> pd.DataFrame:
         """Server settings that matter for performance (or ``names``, or ``all=True``)."""
@@ -373,6 +446,22 @@ class Session:
             allow_writes=True, read_only=False, timeout_s=timeout
         ) as tx:
             yield tx
+
+
+def _setting_text(value: Any, unit: Any) -> str:
+    """A setting as a person writes it: 32768 × 8kB → 256MB."""
+    unit = unit if isinstance(unit, str) and unit else ""
+    factor = {"8kB": 8, "kB": 1, "MB": 1024, "GB": 1024 * 1024}.get(unit)
+    if factor is None:
+        return f"{value}{unit}"
+    try:
+        kb = float(value) * factor
+    except (TypeError, ValueError):
+        return f"{value}{unit}"
+    for name, size in (("GB", 1024 * 1024), ("MB", 1024)):
+        if kb >= size and kb % size == 0:
+            return f"{int(kb // size)}{name}"
+    return f"{int(kb)}kB"
 
 
 def _table_info(dialect: Dialect, dbapi: Any, *, name: str) -> TableInfo | None:

@@ -1,0 +1,144 @@
+"""Redaction: what leaves the machine carries no secret and, by default, no literal value.
+
+* Secrets, always: URL passwords, ``password=...`` pairs, API keys and tokens of the usual
+  shapes (Anthropic, OpenAI, AWS, GitHub, bearer tokens, private key blocks).
+* Literal values, unless the person opts out: constants in SQL text become ``?`` (the shape of
+  the query is what an analysis needs; ``LIMIT``/``OFFSET`` counts stay, they are the shape),
+  and quoted strings and numbers in plan conditions become ``'?'`` and ``?``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from workbench.masking import scrub_text
+
+__all__ = ["redact_condition", "redact_secrets", "redact_sql"]
+
+_SECRET_PATTERNS = [
+    re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"\bsk-[A-Za-z0-9]{20,}"),
+    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"),
+    re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}\b"),
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._\-]{16,}"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"(?i)\b(?:api[_-]?key|secret|token|passwd|pwd)\s*[=:]\s*[^\s,;&]+"),
+]
+_STRING = re.compile(r"(?:[EeNn]?'(?:[^'\\]|''|\\.)*')")
+_NUMBER = re.compile(r"(?<![\w$.])(?<!Plan )-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.])")
+
+
+def redact_secrets(text: str, extra: list[str] | None = None) -> str:
+    """Remove passwords, keys and tokens (and the ``extra`` strings) from ``text``."""
+    text = scrub_text(text, extra or [])
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub("[REDACTED]", text)
+    return text
+
+
+def redact_condition(text: str) -> str:
+    """Literal values in a plan condition or filter become placeholders.
+
+    >>> redact_condition("((email)::text = 'olivia@example.com'::text) AND (id > 42)")
+    "((email)::text = '?'::text) AND (id > ?)"
+    """
+    text = _STRING.sub("'?'", text)
+    text = _NUMBER.sub("?", text)
+    cut = text.find("'", text.rfind("'?'") + 3 if "'?'" in text else 0)
+    return text[:cut] + "'?" if cut >= 0 else text  # an unterminated string: drop its rest
+
+
+# tokens after which a number is structure, not a value
+_KEEP_AFTER = frozenset({"LIMIT", "OFFSET", "FETCH", "GROUP_BY", "ORDER_BY", "PARAMETER", "TOP"})
+_STRING_TOKENS = frozenset(
+    {
+        "STRING",
+        "NATIONAL_STRING",
+        "BIT_STRING",
+        "HEX_STRING",
+        "BYTE_STRING",
+        "RAW_STRING",
+        "HEREDOC_STRING",
+        "UNICODE_STRING",
+    }
+)
+
+
+def redact_sql(sql: str, dialect: str = "postgresql") -> str:
+    """The statement with its constants replaced by ``?``, its formatting untouched: ``LIMIT``,
+    ``OFFSET``, ``GROUP BY 1``, ``$1`` and type sizes (``varchar(20)``) stay.
+
+    >>> redact_sql("SELECT * FROM users WHERE email = 'a@b.c' AND id > 3 LIMIT 20")
+    'SELECT * FROM users WHERE email = ? AND id > ? LIMIT 20'
+    """
+    import sqlglot
+
+    from workbench.guard import sqlglot_dialect
+
+    try:
+        tokens = sqlglot.tokenize(sql, read=sqlglot_dialect(dialect))
+    except Exception:  # an unterminated string or comment: fall back to patterns
+        return redact_condition(sql)
+    spans: list[tuple[int, int]] = []
+    for i, token in enumerate(tokens):
+        kind = token.token_type.name
+        if kind in _STRING_TOKENS:
+            spans.append((token.start, token.end))
+        elif kind == "NUMBER" and not _structural(tokens, i):
+            start = token.start
+            if i and tokens[i - 1].token_type.name == "DASH" and tokens[i - 1].end == start - 1:
+                start = tokens[i - 1].start  # a negative literal
+            spans.append((start, token.end))
+    out, last = [], 0
+    for start, end in spans:
+        out.append(sql[last:start])
+        out.append("?")
+        last = end + 1
+    out.append(sql[last:])
+    return "".join(out)
+
+
+def _structural(tokens: Any, i: int) -> bool:
+    """A number that is part of the statement's shape: LIMIT 20, GROUP BY 1, $1, varchar(20)."""
+    kinds = [t.token_type.name for t in tokens[max(0, i - 4) : i]]
+    if kinds and kinds[-1] in _KEEP_AFTER:
+        return True
+    # varchar(20) and the 2 of numeric(10, 2)
+    if kinds[-2:] and kinds[-1] == "L_PAREN" and i >= 2 and _is_type(tokens[i - 2].text):
+        return True
+    return kinds[-3:] == ["L_PAREN", "NUMBER", "COMMA"] and i >= 4 and _is_type(tokens[i - 4].text)
+
+
+_TYPES = frozenset(
+    {
+        "VARCHAR",
+        "CHAR",
+        "CHARACTER",
+        "DECIMAL",
+        "NUMERIC",
+        "TIMESTAMP",
+        "TIME",
+        "VARBINARY",
+        "BINARY",
+        "BIT",
+        "FLOAT",
+        "DOUBLE",
+        "NVARCHAR",
+        "NCHAR",
+        "DATETIME",
+        "TIMESTAMPTZ",
+        "INTERVAL",
+        "VARBIT",
+        "INT",
+        "INTEGER",
+        "TINYINT",
+        "SMALLINT",
+        "BIGINT",
+    }
+)
+
+
+def _is_type(word: str) -> bool:
+    return word.upper() in _TYPES
