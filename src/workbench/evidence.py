@@ -269,7 +269,7 @@ class Evidence:
     def _schema(self) -> str:
         lines = []
         for table in self.tables:
-            name = table.get("schema") and f"{table['schema']}.{table['name']}" or table["name"]
+            name = (table.get("schema") and f"{table['schema']}.{table['name']}") or table["name"]
             facts = [f"rows≈{_num(table.get('row_estimate'))}"]
             if table.get("row_count") is not None:
                 facts.append(f"rows={table['row_count']:,}")
@@ -365,7 +365,7 @@ class Evidence:
             text = "\n".join(lines)
             if estimate_tokens(text) > budget:
                 lines = lines[:-1]
-                text = "\n".join(lines + ["… (plan truncated to fit the budget)"])
+                text = "\n".join([*lines, "… (plan truncated to fit the budget)"])
         return text
 
     def _kept_nodes(self, plan: Plan) -> set[int]:

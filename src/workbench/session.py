@@ -30,10 +30,9 @@ if TYPE_CHECKING:
     from workbench.capture import Capture
     from workbench.dialects.base import Dialect
     from workbench.evidence import Evidence
-    from workbench.profiling.result import Comparison
     from workbench.plans import Plan
     from workbench.profiling.connections import WarmConnections
-    from workbench.profiling.result import Profile
+    from workbench.profiling.result import Comparison, Profile
     from workbench.profiling.sweep import Sweep
     from workbench.schema import ServerInfo, TableInfo
 
