@@ -32,9 +32,14 @@ if TYPE_CHECKING:
     from typing import Any
 
     from workbench import charts
+    from workbench.architect import Answer, Architect
     from workbench.capture import Capture
+    from workbench.evidence import Evidence
+    from workbench.findings import Finding
+    from workbench.fixes import FixTrial
     from workbench.plans import Plan, PlanNode, parse_plan
     from workbench.profiling import Comparison, Profile, Sweep, choice, uniform
+    from workbench.rules import analyze
     from workbench.schema import ColumnInfo, IndexInfo, ServerInfo, TableInfo
     from workbench.session import Session, connect
 
@@ -59,9 +64,17 @@ _LAZY = {
     "choice": "workbench.profiling",
     "Capture": "workbench.capture",
     "charts": "workbench.charts",
+    "Evidence": "workbench.evidence",
+    "Finding": "workbench.findings",
+    "analyze": "workbench.rules",
+    "Architect": "workbench.architect",
+    "Answer": "workbench.architect",
+    "FixTrial": "workbench.fixes",
 }
 
 __all__ = [
+    "Answer",
+    "Architect",
     "ArchitectError",
     "Capture",
     "ColumnInfo",
@@ -69,6 +82,9 @@ __all__ = [
     "ConfigurationError",
     "ConnectionFailedError",
     "EmbeddedServerError",
+    "Evidence",
+    "Finding",
+    "FixTrial",
     "IndexInfo",
     "Plan",
     "PlanNode",
@@ -83,6 +99,7 @@ __all__ = [
     "UnsafeStatementError",
     "WorkbenchError",
     "WorkbenchWarning",
+    "analyze",
     "charts",
     "choice",
     "connect",

@@ -234,3 +234,35 @@ def _profiler_failed(document: Any) -> bool:
         and document.get("result") == "error"
         and not any(key in document for key in ("operator", "children"))
     )
+
+
+def explain_in(tx: Transaction, sql: str, *, analyze: bool = True, params: Params = None) -> Plan:
+    """The plan of ``sql`` inside an open sandbox transaction (to see a fix's effect before it
+    is rolled back)."""
+    executor = tx.executor
+    dialect = executor.dialect
+    info = executor.classify(sql)
+    effective = info
+    if not analyze and info.kind in (StatementKind.WRITE, StatementKind.DDL):
+        effective = dataclasses.replace(info, kind=StatementKind.READ, written_tables=())
+    timed_separately = dialect.name == "sqlite"
+    command = dialect.explain_command(
+        info.sql, analyze=analyze and not timed_separately, write=info.is_write
+    )
+    result = tx.execute(info.sql, params, info=effective if not analyze else info, send=command)
+    document = dialect.explain_document(result.rows)
+    if dialect.name == "duckdb" and analyze and _profiler_failed(document):
+        result = tx.execute(
+            info.sql,
+            params,
+            info=effective,
+            send=dialect.explain_command(info.sql, analyze=False, write=False),
+        )
+        document = dialect.explain_document(result.rows)
+        timed_separately = True
+    plan = _parse_captured(dialect.name, document, info.sql)
+    if analyze and timed_separately:
+        timed = tx.execute(info.sql, params, info=info)
+        rows = len(timed.rows) if timed.columns else max(timed.rowcount, 0)
+        attach_statement_time(plan, timed.elapsed_ms, rows)
+    return plan

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from workbench.capture import Capture
     from workbench.dialects.base import Dialect
     from workbench.evidence import Evidence
+    from workbench.findings import Finding
+    from workbench.fixes import FixTrial
     from workbench.plans import Plan
     from workbench.profiling.connections import WarmConnections
     from workbench.profiling.result import Comparison, Profile
@@ -380,6 +382,28 @@ class Session:
             notes=list(notes),
             redact_literals=redact_literals,
         )
+
+    def try_fix(
+        self,
+        fix: str | Finding,
+        sql: str | None = None,
+        *,
+        params: Params = None,
+        analyze: bool = True,
+        timeout: float | None = None,
+    ) -> FixTrial:
+        """Try a fix (``CREATE INDEX ...``, ``SET work_mem ...``, a rewritten query, or a
+        :class:`Finding`) in a transaction that is rolled back: the plans of ``sql`` before and
+        after, and their diff. Nothing changes on the server.
+
+        >>> trial = s.try_fix("CREATE INDEX ON orders (user_id)",
+        ...                   sql="SELECT * FROM orders WHERE user_id = 42")   # doctest: +SKIP
+        >>> trial.verdict                                                      # doctest: +SKIP
+        '41.2 ms → 0.051 ms: 808× faster'
+        """
+        from workbench.fixes import try_fix
+
+        return try_fix(self, fix, sql, params=params, analyze=analyze, timeout=timeout)
 
     # -- introspection ----------------------------------------------------------------------------
     def settings(self, names: Sequence[str] | None = None, *, all: bool = False) -> pd.DataFrame:

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from workbench.plans.diff import PlanDiff
 
 __all__ = ["Misestimate", "Plan", "PlanNode", "Spill"]
 
@@ -298,7 +301,7 @@ class Plan:
 
         return plan_chart(self, **kwargs)
 
-    def diff(self, other: Plan) -> Any:
+    def diff(self, other: Plan) -> PlanDiff:
         """Before (``self``) vs after (``other``): matched nodes, time and row deltas, changed
         operations (``Seq Scan → Index Scan``), as a :class:`~workbench.plans.diff.PlanDiff`."""
         from workbench.plans.diff import diff_plans

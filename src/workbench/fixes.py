@@ -1,0 +1,142 @@
+"""Trying a fix without keeping it: the rollback sandbox.
+
+``s.try_fix(fix, sql)`` plans ``sql`` as it is, then opens a transaction, applies the fix
+(``CREATE INDEX``, ``CREATE STATISTICS`` + ``ANALYZE``, per-call settings such as
+``SET work_mem``), plans ``sql`` again inside it, and rolls everything back. Nothing changes
+on the server; the result is the before/after :class:`~workbench.plans.diff.PlanDiff`. A
+rewritten query (a fix that is itself a SELECT) is planned as the alternative instead.
+
+Model-suggested SQL only ever runs this way, on the person's request, through the guard:
+every statement is classified, and what rollback cannot undo is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import UnsafeStatementError
+from workbench.findings import Finding
+from workbench.guard import StatementKind
+
+if TYPE_CHECKING:
+    from workbench.execution import Params
+    from workbench.plans.diff import PlanDiff
+    from workbench.plans.model import Plan
+    from workbench.session import Session
+
+__all__ = ["FixTrial", "split_statements", "try_fix"]
+
+_SET = re.compile(
+    r"^\s*SET\s+(?:LOCAL\s+|SESSION\s+)?([A-Za-z_][\w.]*)\s*(?:=|TO)\s*(.+?)\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_CONCURRENTLY = re.compile(r"\bCONCURRENTLY\b\s*", re.IGNORECASE)
+
+
+@dataclass
+class FixTrial:
+    """A fix tried in the sandbox: the plans before and after, and what changed."""
+
+    fix: str
+    sql: str
+    statements: list[str]
+    settings: dict[str, str]
+    before: Plan
+    after: Plan
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def diff(self) -> PlanDiff:
+        return self.before.diff(self.after)
+
+    @property
+    def verdict(self) -> str:
+        return self.diff.verdict
+
+    def __repr__(self) -> str:
+        return f"<FixTrial {self.verdict}>"
+
+    def _repr_html_(self) -> str:
+        from workbench.safe_html import escape
+
+        notes = "".join(f"<div>{escape(n)}</div>" for n in self.notes)
+        return (
+            f"<div class='wb-fix'><p>Tried in a rolled-back transaction: <code>"
+            f"{escape(self.fix)}</code></p>{notes}{self.diff._repr_html_()}</div>"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fix": self.fix,
+            "sql": self.sql,
+            "statements": self.statements,
+            "settings": self.settings,
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+            "notes": self.notes,
+            "verdict": self.verdict,
+        }
+
+
+def split_statements(text: str, dialect: str) -> list[str]:
+    """The statements of a fix script (comments and empty statements dropped)."""
+    from workbench.guard import _split, sqlglot_dialect
+
+    return _split(text.strip(), sqlglot_dialect(dialect))
+
+
+def try_fix(
+    session: Session,
+    fix: str | Finding,
+    sql: str | None = None,
+    *,
+    params: Params = None,
+    analyze: bool = True,
+    timeout: float | None = None,
+) -> FixTrial:
+    """Apply ``fix`` in a transaction that is rolled back, and compare the plans of ``sql``."""
+    from workbench.explain import explain_in
+
+    text = fix.fix if isinstance(fix, Finding) else fix
+    if not text:
+        raise UnsafeStatementError("the finding carries no SQL to try", kind="empty")
+    if sql is None:
+        raise UnsafeStatementError(
+            "try_fix needs the statement to plan before and after",
+            hint="s.try_fix(fix, sql='SELECT ...')",
+            kind="empty",
+        )
+    executor = session.executor
+    statements, settings, notes = [], {}, []
+    for statement in split_statements(text, session.dialect):
+        match = _SET.match(statement)
+        if match:  # a setting is applied per call, inside the transaction
+            settings[match.group(1)] = match.group(2).strip().strip("'\"")
+            continue
+        if _CONCURRENTLY.search(statement):
+            statement = _CONCURRENTLY.sub("", statement)
+            notes.append(
+                "CONCURRENTLY was dropped: it cannot run inside a transaction; keep it "
+                "when you apply the fix for real"
+            )
+        statements.append(statement)
+    before = session.explain(sql, analyze=analyze, params=params, timeout=timeout)
+    if (
+        len(statements) == 1
+        and not settings
+        and executor.classify(statements[0]).kind is StatementKind.READ
+    ):
+        # a rewritten query: plan the alternative as it is
+        after = session.explain(statements[0], analyze=analyze, params=params, timeout=timeout)
+        notes.append("the fix is a rewritten query: its own plan is compared")
+        return FixTrial(text, sql, statements, settings, before, after, notes)
+    with executor.transaction(
+        allow_writes=True, read_only=False, settings=settings, timeout_s=timeout
+    ) as tx:
+        for statement in statements:
+            tx.execute(statement)
+        after = explain_in(tx, sql, analyze=analyze, params=params)
+    notes.append("everything was rolled back: nothing changed on the server")
+    return FixTrial(text, sql, statements, settings, before, after, notes)
