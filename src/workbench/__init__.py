@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from workbench.evidence import Evidence
     from workbench.findings import Finding
     from workbench.fixes import FixTrial
+    from workbench.investigation import Investigation
     from workbench.plans import Plan, PlanNode, parse_plan
     from workbench.profiling import Comparison, Profile, Sweep, choice, uniform
     from workbench.rules import analyze
@@ -70,6 +71,7 @@ _LAZY = {
     "Architect": "workbench.architect",
     "Answer": "workbench.architect",
     "FixTrial": "workbench.fixes",
+    "Investigation": "workbench.investigation",
 }
 
 __all__ = [
@@ -86,6 +88,7 @@ __all__ = [
     "Finding",
     "FixTrial",
     "IndexInfo",
+    "Investigation",
     "Plan",
     "PlanNode",
     "PlanParseError",

@@ -1,0 +1,394 @@
+"""The investigation log: every step, in order, saved on disk as it grows.
+
+``inv = wb.Investigation("slow /api/users")`` creates a folder under ``investigations/``;
+``inv.record(obj, note="...")`` appends a step (a plan, a profile, a capture, a comparison,
+findings, an architect's answer, a fix trial, a figure, a note) and rewrites
+``investigation.json`` at once, large artefacts beside it (profile samples as ``.npz``,
+figures as SVG and PNG). After a kernel restart, ``wb.Investigation.load(folder)`` has it all
+back; ``inv.export("report.html")`` turns it into a report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from workbench.session import Session
+
+__all__ = ["Investigation", "Step"]
+
+FORMAT_VERSION = 1
+INDEX = "investigation.json"
+
+
+@dataclass
+class Step:
+    """One recorded step. ``data`` is JSON; ``artefacts`` are files in the folder."""
+
+    id: int
+    kind: str  # plan profile capture comparison findings answer evidence fix figure sweep note
+    title: str
+    created_at: str
+    note: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    artefacts: list[str] = field(default_factory=list)
+    code: str | None = None  # the Python line that reproduces it
+    _object: Any = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "created_at": self.created_at,
+            "note": self.note,
+            "data": self.data,
+            "artefacts": self.artefacts,
+            "code": self.code,
+        }
+
+    def object(self, folder: Path) -> Any:
+        """The step as the workbench object it was recorded from (rebuilt after a reload)."""
+        if self._object is None:
+            self._object = _rebuild(self, folder)
+        return self._object
+
+
+class Investigation:
+    """A titled, ordered, persistent record of an investigation.
+
+    >>> inv = wb.Investigation("slow /api/users")           # doctest: +SKIP
+    >>> inv.record(plan, note="the scan of orders dominates") # doctest: +SKIP
+    >>> inv.export("report.html")                             # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        title: str,
+        *,
+        folder: str | Path | None = None,
+        session: Session | None = None,
+        summary: str | None = None,
+    ) -> None:
+        if not title or not str(title).strip():
+            raise ConfigurationError("an investigation needs a title")
+        self.title = str(title).strip()
+        self.created_at = datetime.now().isoformat(timespec="seconds")
+        self.summary = summary
+        self.steps: list[Step] = []
+        self.environment: dict[str, Any] = {}
+        if folder is None:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            folder = Path("investigations") / f"{stamp}-{_slug(self.title)}"
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if session is not None:
+            self.attach(session)
+        self.save()
+
+    # -- recording --------------------------------------------------------------------------------
+    def attach(self, session: Session) -> None:
+        """Record which database the investigation runs against (never its credentials)."""
+        self.environment = {
+            "dialect": session.dialect,
+            "version": session.server.version,
+            "description": session.server.description,
+            "label": session.label,
+            "settings": {
+                r["name"]: str(r["value"]) + (str(r["unit"]) if isinstance(r["unit"], str) else "")
+                for r in session.settings().to_dict("records")
+            },
+        }
+        self.save()
+
+    def record(
+        self,
+        obj: Any,
+        note: str | None = None,
+        *,
+        title: str | None = None,
+        code: str | None = None,
+    ) -> Step:
+        """Append ``obj`` as a step and save. Anything the workbench returns can be recorded,
+        and also a matplotlib figure, a DataFrame, a string (a note) or a dict."""
+        kind, data, artefacts = self._serialise(obj, len(self.steps) + 1)
+        step = Step(
+            id=len(self.steps) + 1,
+            kind=kind,
+            title=title or _default_title(kind, obj),
+            created_at=datetime.now().isoformat(timespec="seconds"),
+            note=note,
+            data=data,
+            artefacts=artefacts,
+            code=code,
+            _object=obj,
+        )
+        self.steps.append(step)
+        self.save()
+        return step
+
+    def note(self, text: str, *, title: str = "Note") -> Step:
+        """A note in the investigation's own words."""
+        return self.record(text, title=title)
+
+    def _serialise(self, obj: Any, number: int) -> tuple[str, dict[str, Any], list[str]]:
+        from workbench.architect import Answer
+        from workbench.capture import Capture
+        from workbench.evidence import Evidence
+        from workbench.findings import Finding
+        from workbench.fixes import FixTrial
+        from workbench.plans.model import Plan
+        from workbench.profiling.result import Comparison, Profile
+        from workbench.profiling.sweep import Sweep
+
+        if isinstance(obj, Plan):
+            return "plan", {"plan": obj.to_dict(), "summary": obj.summary()}, []
+        if isinstance(obj, Profile):
+            samples = self._save_samples(obj, f"step{number:03d}-profile")
+            data = Evidence.profile_summary(obj) | {"samples": samples}
+            return "profile", data, [samples]
+        if isinstance(obj, Comparison):
+            first = self._save_samples(obj.baseline, f"step{number:03d}-baseline")
+            second = self._save_samples(obj.candidate, f"step{number:03d}-candidate")
+            return (
+                "comparison",
+                obj.summary() | {"baseline_samples": first, "candidate_samples": second},
+                [first, second],
+            )
+        if isinstance(obj, Sweep):
+            names = [
+                self._save_samples(p, f"step{number:03d}-c{p.concurrency}") for p in obj.profiles
+            ]
+            return (
+                "sweep",
+                {"sql": obj.sql, "levels": obj.to_frame().to_dict("records"), "samples": names},
+                names,
+            )
+        if isinstance(obj, Capture):
+            return "capture", obj.to_dict(), []
+        if isinstance(obj, Answer):
+            return "answer", obj.to_dict(), []
+        if isinstance(obj, Evidence):
+            return "evidence", obj.to_dict(), []
+        if isinstance(obj, FixTrial):
+            return "fix", obj.to_dict(), []
+        if isinstance(obj, Finding):
+            return "findings", {"findings": [obj.to_dict()]}, []
+        if isinstance(obj, list | tuple) and obj and all(isinstance(f, Finding) for f in obj):
+            return "findings", {"findings": [f.to_dict() for f in obj]}, []
+        if _is_figure(obj):
+            return "figure", {}, self._save_figure(obj, f"step{number:03d}-figure")
+        if _is_frame(obj):
+            return (
+                "table",
+                {"records": json.loads(obj.to_json(orient="split", default_handler=str))},
+                [],
+            )
+        if isinstance(obj, str):
+            return "note", {"text": obj}, []
+        if isinstance(obj, dict):
+            return "data", json.loads(json.dumps(obj, default=str)), []
+        raise ConfigurationError(
+            f"cannot record a {type(obj).__name__}",
+            hint="record plans, profiles, captures, comparisons, findings, answers, fix trials, "
+            "figures, DataFrames, dicts or text",
+        )
+
+    def _save_samples(self, profile: Any, stem: str) -> str:
+        import numpy as np
+
+        name = f"{stem}.npz"
+        np.savez_compressed(
+            self.folder / name,
+            start_ms=profile.start_ms,
+            latency_ms=profile.all_latencies_ms,
+            rows=profile.rows,
+            worker=profile.worker,
+            error=profile.error,
+            **{f"extra_{k}": v for k, v in profile.extra.items()},
+        )
+        return name
+
+    def _save_figure(self, figure: Any, stem: str) -> list[str]:
+        names = [f"{stem}.svg", f"{stem}.png"]
+        figure.savefig(self.folder / names[0], format="svg")
+        figure.savefig(self.folder / names[1], format="png", dpi=110)
+        return names
+
+    # -- persistence ------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "title": self.title,
+            "summary": self.summary,
+            "created_at": self.created_at,
+            "environment": self.environment,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+    def save(self) -> Path:
+        """Rewrite ``investigation.json`` atomically (a crash never leaves half a file)."""
+        target = self.folder / INDEX
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".investigation-")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(self.to_dict(), out, indent=1, default=str, ensure_ascii=False)
+        os.replace(temporary, target)
+        return target
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Investigation:
+        """An investigation saved earlier (after a kernel restart, on another machine)."""
+        path = Path(folder)
+        index = path / INDEX if path.is_dir() else path
+        if not index.is_file():
+            raise ConfigurationError(
+                f"no investigation at {folder}", hint=f"pass the folder that holds {INDEX}"
+            )
+        data = json.loads(index.read_text(encoding="utf-8"))
+        inv = cls.__new__(cls)
+        inv.title = data["title"]
+        inv.summary = data.get("summary")
+        inv.created_at = data.get("created_at", "")
+        inv.environment = data.get("environment", {})
+        inv.folder = index.parent
+        inv.steps = [
+            Step(**{k: v for k, v in s.items() if k in Step.__dataclass_fields__})
+            for s in data.get("steps", [])
+        ]
+        return inv
+
+    # -- reading ----------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __getitem__(self, index: int) -> Step:
+        return self.steps[index]
+
+    def objects(self, kind: str | None = None) -> list[Any]:
+        """The recorded objects (rebuilt after a reload), optionally of one kind."""
+        return [s.object(self.folder) for s in self.steps if kind is None or s.kind == kind]
+
+    def export(self, path: str | Path, **options: Any) -> Path:
+        """Write the report: ``.html`` (self-contained), ``.md`` (images beside it) or ``.pdf``
+        (through headless Chromium, where installed)."""
+        from workbench.report import export
+
+        written: Path = export(self, Path(path), **options)
+        return written
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(s.kind for s in self.steps[-6:])
+        return f"<Investigation {self.title!r}: {len(self.steps)} steps ({kinds}) in {self.folder}>"
+
+    def _repr_html_(self) -> str:
+        from workbench.safe_html import escape
+
+        rows = "".join(
+            f"<li>{s.id}. <b>{escape(s.kind)}</b> {escape(s.title)}"
+            f"{' — ' + escape(s.note) if s.note else ''}</li>"
+            for s in self.steps
+        )
+        return (
+            f"<div class='wb-investigation'><b>{escape(self.title)}</b> "
+            f"<small>{escape(str(self.folder))}</small><ol>{rows}</ol></div>"
+        )
+
+
+def _rebuild(step: Step, folder: Path) -> Any:
+    data = step.data
+    if step.kind == "plan":
+        from workbench.plans import from_dict
+
+        return from_dict(data["plan"])
+    if step.kind == "profile":
+        return _load_profile(folder, data["samples"], data)
+    if step.kind == "comparison":
+        from workbench.profiling.result import Comparison
+
+        base = _load_profile(folder, data["baseline_samples"], {"label": data.get("baseline")})
+        cand = _load_profile(folder, data["candidate_samples"], {"label": data.get("candidate")})
+        return Comparison.between(base, cand)
+    if step.kind == "answer":
+        from workbench.architect import Answer
+
+        return Answer.from_dict(data)
+    if step.kind == "evidence":
+        from workbench.evidence import Evidence
+
+        return Evidence.from_dict(data)
+    if step.kind == "findings":
+        from workbench.findings import Finding
+
+        return [Finding.from_dict(f) for f in data.get("findings", [])]
+    if step.kind == "note":
+        return data.get("text", "")
+    return data
+
+
+def _load_profile(folder: Path, name: str, meta: dict[str, Any]) -> Any:
+    import numpy as np
+
+    from workbench.profiling.result import Profile
+
+    with np.load(folder / name) as arrays:
+        extra = {k[len("extra_") :]: arrays[k] for k in arrays.files if k.startswith("extra_")}
+        return Profile(
+            sql=meta.get("sql") or "",
+            dialect=meta.get("dialect", ""),
+            mode=meta.get("mode", "in-process"),
+            concurrency=int(meta.get("concurrency", 1)),
+            start_ms=arrays["start_ms"],
+            all_latencies_ms=arrays["latency_ms"],
+            rows=arrays["rows"],
+            worker=arrays["worker"],
+            error=arrays["error"],
+            messages=list(meta.get("errors", [])),
+            params=meta.get("params", "none"),
+            label=meta.get("label"),
+            extra=extra,
+            notes=list(meta.get("notes", [])),
+        )
+
+
+def _default_title(kind: str, obj: Any) -> str:
+    from workbench.profiling.result import _short
+
+    if kind == "plan":
+        return f"Plan: {_short(obj.sql or obj.root.label, 70)}"
+    if kind == "profile":
+        return f"Profile: {obj.label or _short(obj.sql, 70)}"
+    if kind == "comparison":
+        return f"Before/after: {obj.verdict}"
+    if kind == "capture":
+        return f"Capture: {len(obj)} statements"
+    if kind == "answer":
+        return "Architect's answer" if not obj.offline else "Offline findings"
+    if kind == "fix":
+        return f"Fix tried: {_short(obj.fix, 60)}"
+    if kind == "findings":
+        return "Findings"
+    if kind == "figure":
+        axes = getattr(obj, "axes", [])
+        return axes[0].get_title() if axes and axes[0].get_title() else "Figure"
+    return kind.title()
+
+
+def _is_figure(obj: Any) -> bool:
+    return type(obj).__name__ == "Figure" and hasattr(obj, "savefig")
+
+
+def _is_frame(obj: Any) -> bool:
+    return type(obj).__name__ == "DataFrame" and hasattr(obj, "to_json")
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "investigation"
