@@ -31,7 +31,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from workbench import charts
+    from workbench import charts, ui
     from workbench.architect import Answer, Architect
     from workbench.capture import Capture
     from workbench.evidence import Evidence
@@ -72,6 +72,7 @@ _LAZY = {
     "Answer": "workbench.architect",
     "FixTrial": "workbench.fixes",
     "Investigation": "workbench.investigation",
+    "ui": "workbench.ui",
 }
 
 __all__ = [
@@ -108,6 +109,7 @@ __all__ = [
     "connect",
     "demo",
     "parse_plan",
+    "ui",
     "uniform",
 ]
 

@@ -8,6 +8,7 @@ report embeds as SVG or PNG.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -43,10 +44,25 @@ COLORS = {
 
 
 def _figure(width: float = 7.5, height: float = 3.6) -> tuple[Figure, Axes]:
+    fig = _figure_class()(figsize=(width, height), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+@functools.lru_cache(maxsize=1)
+def _figure_class() -> type[Figure]:
+    """A Figure that displays itself in any notebook front end (a PNG), without pyplot: the
+    charts never touch pyplot's global state or need ``%matplotlib inline``."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), layout="constrained")
-    return fig, fig.add_subplot()
+    class WorkbenchFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            import io
+
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=100)
+            return buffer.getvalue()
+
+    return WorkbenchFigure
 
 
 def _title(profile: Profile) -> str:

@@ -32,6 +32,7 @@ _SET = re.compile(
     r"^\s*SET\s+(?:LOCAL\s+|SESSION\s+)?([A-Za-z_][\w.]*)\s*(?:=|TO)\s*(.+?)\s*$",
     re.IGNORECASE | re.DOTALL,
 )
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 _CONCURRENTLY = re.compile(r"\bCONCURRENTLY\b\s*", re.IGNORECASE)
 
 
@@ -111,7 +112,7 @@ def try_fix(
     executor = session.executor
     statements, settings, notes = [], {}, []
     for statement in split_statements(text, session.dialect):
-        match = _SET.match(statement)
+        match = _SET.match(_COMMENT.sub("", statement))
         if match:  # a setting is applied per call, inside the transaction
             settings[match.group(1)] = match.group(2).strip().strip("'\"")
             continue

@@ -217,7 +217,7 @@ def _html_node(plan: Plan, root: PlanNode, hot: set[int]) -> str:
 def _html_open(plan: Plan, node: PlanNode, hot: set[int]) -> str:
     esc = html.escape
     share = plan.share(node) if not node.synthetic else None
-    alpha = min(0.85, (share or 0.0) * 1.2)
+    alpha = min(0.45, (share or 0.0) * 0.6)  # a tint, so the text stays readable
     style = f" style='background:rgba(207,34,46,{alpha:.2f})'" if alpha >= 0.03 else ""
     badges = []
     if id(node) in hot and share:

@@ -1,0 +1,460 @@
+"""``wb.ui.Workbench(s)``: the notebook panel, a thin layer over the Python API.
+
+Every button does what one line of Python does, and shows that line (``Python:`` under the
+toolbar, and in the History tab), so a workshop can move from clicking to typing. Long work
+runs in a background thread: the panel stays responsive, Stop ends a profile early (keeping its
+runs), and an error appears as a readable message while the panel keeps working. Everything
+is recorded into an :class:`~workbench.investigation.Investigation`.
+
+Only standard ipywidgets controls are used (HTML, Textarea, Button, Tab, Image, ...), so the
+panel works in JupyterLab 4, Notebook 7 and VS Code's notebook renderer.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import WorkbenchError
+from workbench.safe_html import escape
+
+if TYPE_CHECKING:
+    from workbench.architect import Answer, Architect
+    from workbench.capture import Capture
+    from workbench.findings import Finding
+    from workbench.investigation import Investigation
+    from workbench.plans.model import Plan
+    from workbench.profiling.result import Profile
+    from workbench.session import Session
+
+__all__ = ["Workbench"]
+
+DEFAULT_SQL = "SELECT id, status, total_cents, created_at FROM orders WHERE user_id = :id"
+DEFAULT_PARAMS = '{"id": 4242}'
+_TABS = ("Plan", "Charts", "Findings", "Architect", "Evidence", "History")
+
+
+class Workbench:
+    """The investigation panel for one session.
+
+    >>> panel = wb.ui.Workbench(s)    # doctest: +SKIP
+    >>> panel                         # displays; panel.explain(analyze=True) clicks for you
+
+    ``background=False`` runs actions in the calling thread (scripts, tests).
+    """
+
+    def __init__(
+        self,
+        session: Session | None = None,
+        *,
+        investigation: Investigation | None = None,
+        title: str = "Notebook investigation",
+        architect: Architect | None = None,
+        sql: str = DEFAULT_SQL,
+        params: str = DEFAULT_PARAMS,
+        background: bool = True,
+    ) -> None:
+        import ipywidgets as w
+
+        import workbench as wb
+
+        self.session = session if session is not None else wb.connect()
+        self.investigation = investigation or wb.Investigation(title, session=self.session)
+        self.architect = architect or wb.Architect(on_text=self._stream_text)
+        self.background = background
+        self.plans: list[Plan] = []
+        self.profiles: list[Profile] = []
+        self.captures: list[Capture] = []
+        self.findings: list[Finding] = []
+        self.answer: Answer | None = None
+        self.history: list[str] = []
+        self._capture: Capture | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._streamed: list[str] = []
+        self._last_render = 0.0
+
+        # connection bar
+        self.connection = w.HTML()
+        self.url = w.Text(placeholder="another database: a SQLAlchemy URL", layout={"width": "40%"})
+        self.connect_button = w.Button(description="Switch", tooltip="connect to this URL")
+        # editor
+        self.sql = w.Textarea(value=sql, layout={"width": "100%", "height": "90px"})
+        self.params = w.Text(value=params, description="params", layout={"width": "40%"})
+        self.runs = w.BoundedIntText(value=200, min=1, max=10_000_000, description="runs",
+                                     layout={"width": "150px"})
+        self.concurrency = w.BoundedIntText(value=1, min=1, max=256, description="clients",
+                                            layout={"width": "150px"})
+        # actions
+        self.buttons = {
+            name: w.Button(description=label, button_style=style, tooltip=tip)
+            for name, label, style, tip in (
+                ("explain", "Explain", "", "the plan, estimates only"),
+                ("analyze", "Explain Analyze", "info", "run it and time every step"),
+                ("profile", "Profile", "info", "latency over many runs"),
+                ("capture", "Capture", "", "start/stop recording statements from app code"),
+                ("compare", "Compare", "", "the last two profiles, before vs after"),
+                ("ask", "Ask the Architect", "success", "send the evidence for analysis"),
+                ("export", "Export", "", "write the report"),
+            )
+        }
+        self.stop_button = w.Button(description="Stop", button_style="danger", disabled=True)
+        self.status = w.HTML()
+        self.python = w.HTML()
+        # output tabs
+        self.plan_html = w.HTML()
+        self.node_select = w.Dropdown(description="node", options=[], layout={"width": "60%"})
+        self.node_details = w.HTML()
+        self.charts = w.VBox()
+        self.findings_box = w.VBox()
+        self.fix_result = w.HTML()
+        self.answer_html = w.HTML()
+        self.follow_up = w.Text(placeholder="a follow-up question", layout={"width": "70%"})
+        self.follow_button = w.Button(description="Ask")
+        self.evidence_html = w.HTML()
+        self.history_html = w.HTML()
+        self.tabs = w.Tab(children=[
+            w.VBox([self.plan_html, self.node_select, self.node_details]),
+            self.charts,
+            w.VBox([self.findings_box, self.fix_result]),
+            w.VBox([self.answer_html, w.HBox([self.follow_up, self.follow_button])]),
+            self.evidence_html,
+            self.history_html,
+        ])
+        for i, name in enumerate(_TABS):
+            self.tabs.set_title(i, name)
+        self.widget = w.VBox([
+            w.HBox([self.connection, self.url, self.connect_button]),
+            self.sql,
+            w.HBox([self.params, self.runs, self.concurrency]),
+            w.HBox([*self.buttons.values(), self.stop_button]),
+            self.status,
+            self.python,
+            self.tabs,
+        ], layout={"border": "1px solid #d0d7de", "padding": "6px"})
+        self._wire()
+        self._show_connection()
+        self._show_history()
+
+    def _wire(self) -> None:
+        b = self.buttons
+        b["explain"].on_click(lambda _: self.explain(analyze=False))
+        b["analyze"].on_click(lambda _: self.explain(analyze=True))
+        b["profile"].on_click(lambda _: self.profile())
+        b["capture"].on_click(lambda _: self.toggle_capture())
+        b["compare"].on_click(lambda _: self.compare())
+        b["ask"].on_click(lambda _: self.ask())
+        b["export"].on_click(lambda _: self.export())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.connect_button.on_click(lambda _: self.connect(self.url.value))
+        self.follow_button.on_click(lambda _: self.ask(self.follow_up.value))
+        self.node_select.observe(self._show_node, names="value")
+
+    # -- display ----------------------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # -- actions ----------------------------------------------------------------------------------
+    def explain(self, analyze: bool = False) -> None:
+        """Explain (or Explain Analyze) the editor's statement."""
+        sql, params = self._statement()
+        line = f"plan = s.explain({sql!r}{', analyze=True' if analyze else ''}{_params(params)})"
+
+        def work() -> None:
+            plan = self.session.explain(sql, analyze=analyze, params=params)
+            self.plans.append(plan)
+            self.investigation.record(plan, code=line)
+            self._show_plan(plan)
+            self._refresh_findings()
+            self.tabs.selected_index = 0
+
+        self._run("explain", line, work)
+
+    def profile(self) -> None:
+        """Profile the editor's statement (runs, clients)."""
+        sql, params = self._statement()
+        runs, clients = int(self.runs.value), int(self.concurrency.value)
+        extra = f", concurrency={clients}" if clients > 1 else ""
+        line = f"prof = s.profile({sql!r}, runs={runs}{extra}{_params(params)})"
+
+        def work() -> None:
+            prof = self.session.profile(sql, runs=runs, concurrency=clients, params=params,
+                                        stop=self._stop.is_set, progress=False)
+            self.profiles.append(prof)
+            self.investigation.record(prof, code=line)
+            self._show_charts([prof.histogram(), prof.ecdf(), prof.timeline()],
+                              prof.describe())
+            self._refresh_findings()
+            self.tabs.selected_index = 1
+
+        self._run("profile", line, work, stoppable=True)
+
+    def toggle_capture(self) -> None:
+        """Start recording statements (run your app code in other cells), or stop and show."""
+        if self._capture is None:
+            self._capture = self.session.capture().__enter__()
+            self.buttons["capture"].description = "Stop capture"
+            self._say("Capturing: run your app code in any cell, then press Stop capture.",
+                      "cap = s.capture().__enter__()   # or: with s.capture() as cap: ...")
+            return
+        cap, self._capture = self._capture, None
+        cap.__exit__(None, None, None)
+        self.buttons["capture"].description = "Capture"
+        self.captures.append(cap)
+        self.investigation.record(cap, code="with s.capture() as cap: app_code()")
+        self._say(escape(repr(cap)), "cap.repeated")
+        self._refresh_findings()
+        self._show_history()
+        self.tabs.selected_index = 2
+
+    def compare(self) -> None:
+        """Compare the last two profiles (the older is the baseline)."""
+        if len(self.profiles) < 2:
+            self._error("Compare needs two profiles: profile before and after a change.")
+            return
+        line = "before.compare(after)"
+
+        def work() -> None:
+            before, after = self.profiles[-2], self.profiles[-1]
+            comparison = before.compare(after)
+            self.investigation.record(comparison, code=line)
+            self._show_charts([comparison.chart()], comparison.verdict)
+            self.tabs.selected_index = 1
+
+        self._run("compare", line, work)
+
+    def ask(self, question: str | None = None) -> None:
+        """Send the evidence to the architect (or a follow-up question)."""
+        follow = bool(question and self.architect.evidence is not None)
+        line = f"arch.ask({question!r})" if follow else (
+            "answer = arch.analyze(s.evidence(sql, plan=plan, profile=prof, capture=cap))")
+
+        def work() -> None:
+            self._streamed = []
+            if follow:
+                answer = self.architect.ask(question or "")
+            else:
+                evidence = self._evidence(question)
+                answer = self.architect.analyze(evidence, question=question or None)
+            self.answer = answer
+            self.investigation.record(answer, code=line)
+            self.answer_html.value = answer._repr_html_()
+            self.follow_up.value = ""
+
+        self.tabs.selected_index = 3
+        self._run("ask", line, work)
+
+    def export(self, path: str | None = None) -> None:
+        """Write the investigation's report."""
+        target = path or str(self.investigation.folder / "report.html")
+        line = f"inv.export({target!r})"
+
+        def work() -> None:
+            self.investigation.export(target)
+
+        self._run("export", line, work)
+
+    def connect(self, url: str) -> None:
+        """Switch to another database (its password is never shown)."""
+        if not url.strip():
+            self._error("Type a SQLAlchemy URL first, e.g. sqlite:///shop.db")
+            return
+        line = "s = wb.connect(url)"
+
+        def work() -> None:
+            import workbench as wb
+
+            self.session = wb.connect(url.strip())
+            self.investigation.attach(self.session)
+            self.url.value = ""
+            self._show_connection()
+
+        self._run("connect", line, work)
+
+    def try_fix(self, index: int) -> None:
+        """Try finding ``index``'s fix in the rollback sandbox."""
+        finding = self.findings[index]
+        sql, params = self._statement()
+        line = f"s.try_fix(findings[{index}], sql={sql!r})"
+
+        def work() -> None:
+            trial = self.session.try_fix(finding, sql=sql, params=params)
+            self.investigation.record(trial, code=line)
+            self.fix_result.value = trial._repr_html_()
+
+        self._run("fix", line, work)
+
+    def stop(self) -> None:
+        """Ask the running action to stop (a profile keeps its runs)."""
+        self._stop.set()
+        self._say("Stopping…", None)
+
+    def wait(self, timeout: float = 120.0) -> None:
+        """Block until the running action ends (for scripts and tests)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    # -- running ----------------------------------------------------------------------------------
+    def _run(self, name: str, line: str, work: Callable[[], None], *, stoppable: bool = False
+             ) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._error("Another action is still running: wait for it, or press Stop.")
+            return
+        self._stop.clear()
+        self._busy(True, stoppable)
+        self._say(f"Running {escape(name)}…", line)
+        self.history.append(line)
+        self._show_history()
+
+        def guarded() -> None:
+            started = time.perf_counter()
+            try:
+                work()
+            except WorkbenchError as exc:
+                self._error(str(exc))
+            except KeyboardInterrupt:
+                self._error("Interrupted.")
+            except Exception as exc:  # a bug must not kill the panel: say it, keep going
+                self._error(f"{type(exc).__name__}: {exc}")
+            else:
+                self._say(f"{escape(name)} done in {time.perf_counter() - started:,.1f} s.",
+                          line)
+            finally:
+                self._busy(False, stoppable)
+                self._show_history()
+
+        if self.background:
+            self._thread = threading.Thread(target=guarded, name=f"workbench-{name}", daemon=True)
+            self._thread.start()
+        else:
+            guarded()
+
+    def _busy(self, busy: bool, stoppable: bool) -> None:
+        for button in self.buttons.values():
+            if button is not self.buttons["capture"]:
+                button.disabled = busy
+        self.follow_button.disabled = busy
+        self.stop_button.disabled = not (busy and stoppable)
+
+    def _say(self, html: str, line: str | None) -> None:
+        self.status.value = f"<span style='color:#57606a'>{html}</span>"
+        if line:
+            self.python.value = f"<small>Python: <code>{escape(line)}</code></small>"
+
+    def _error(self, message: str) -> None:
+        text = escape(message).replace("\n", "<br>")
+        self.status.value = f"<span style='color:#cf222e'>⚠ {text}</span>"
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _statement(self) -> tuple[str, dict[str, Any] | None]:
+        sql = self.sql.value.strip()
+        text = self.params.value.strip()
+        if not text or ":" not in sql:
+            return sql, None
+        try:
+            params = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise WorkbenchError(f"params is not JSON: {exc.msg}",
+                                 hint='write a JSON object, e.g. {"id": 42}') from None
+        if not isinstance(params, dict):
+            raise WorkbenchError("params must be a JSON object", hint='e.g. {"id": 42}')
+        return sql, params
+
+    def _evidence(self, question: str | None) -> Any:
+        sql, _ = self._statement()
+        return self.session.evidence(
+            sql or None, plans=self.plans[-2:], profiles=self.profiles[-2:],
+            captures=self.captures[-1:], question=question or None,
+        )
+
+    def _refresh_findings(self) -> None:
+        import ipywidgets as w
+
+        from workbench.rules import analyze
+
+        try:
+            findings = analyze(self._evidence(None))
+        except WorkbenchError:
+            return
+        self.findings = findings
+        rows = []
+        for i, finding in enumerate(findings):
+            html = w.HTML(finding._repr_html_())
+            if finding.fix and finding.fix_kind in ("ddl", "sql", "setting", "rewrite"):
+                button = w.Button(description="Try fix", tooltip="in a rolled-back transaction")
+                button.on_click(lambda _, index=i: self.try_fix(index))
+                rows.append(w.VBox([html, button]))
+            else:
+                rows.append(html)
+        if not rows:
+            rows = [w.HTML("<i>No findings yet: explain or profile a statement.</i>")]
+        self.findings_box.children = tuple(rows)
+        self.evidence_html.value = self._evidence_html()
+
+    def _evidence_html(self) -> str:
+        try:
+            payload = self._evidence(None).payload()
+        except WorkbenchError as exc:
+            return f"<i>{escape(exc.message)}</i>"
+        return ("<p>Exactly what <b>Ask the Architect</b> would send (redacted):</p>"
+                f"<pre style='white-space:pre-wrap'>{escape(payload)}</pre>")
+
+    def _show_connection(self) -> None:
+        s = self.session
+        label = escape(s.label or s.dialect)
+        self.connection.value = (f"<b>{label}</b> · {escape(s.dialect)} "
+                                 f"{escape(s.server.version)} · <code>{escape(s.url)}</code>")
+
+    def _show_plan(self, plan: Plan) -> None:
+        self.plan_html.value = plan.to_html()
+        self.node_select.options = [(f"#{n.id} {n.label}"[:90], n.id) for n in plan.nodes]
+        hot = plan.hot_path[:1]
+        self.node_select.value = hot[0].id if hot else (plan.nodes[0].id if plan.nodes else None)
+
+    def _show_node(self, change: Any) -> None:
+        from workbench.plans.render import node_details
+
+        if not self.plans or change.get("new") is None:
+            return
+        node = self.plans[-1].node(int(change["new"]))
+        details = node_details(node)
+        self.node_details.value = (f"<pre style='white-space:pre-wrap'>"
+                                   f"{escape(json.dumps(details, indent=1, default=str))}</pre>")
+
+    def _show_charts(self, figures: list[Any], caption: str) -> None:
+        import io
+
+        import ipywidgets as w
+
+        images: list[Any] = [w.HTML(f"<b>{escape(caption)}</b>")]
+        for figure in figures:
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=90)
+            images.append(w.Image(value=buffer.getvalue(), format="png"))
+        self.charts.children = tuple(images)
+
+    def _show_history(self) -> None:
+        steps = "".join(f"<li>{escape(s.kind)}: {escape(s.title)}</li>"
+                        for s in self.investigation.steps)
+        lines = "\n".join(self.history) or "# nothing yet"
+        self.history_html.value = (f"<p>Recorded in <code>{escape(str(self.investigation.folder))}"
+                                   f"</code>:</p><ol>{steps}</ol><p>The same in Python:</p>"
+                                   f"<pre>{escape(lines)}</pre>")
+
+    def _stream_text(self, chunk: str) -> None:
+        """The architect's text as it streams in, re-rendered at most every 0.2 s."""
+        from workbench.safe_html import render_markdown
+
+        self._streamed.append(chunk)
+        now = time.monotonic()
+        if now - self._last_render > 0.2 or chunk.endswith("\n\n"):
+            self._last_render = now
+            self.answer_html.value = render_markdown("".join(self._streamed))
+
+
+def _params(params: dict[str, Any] | None) -> str:
+    return f", params={params!r}" if params else ""

@@ -1,0 +1,121 @@
+"""JupyterLab in a real browser: the quickstart notebook run, the panel rendered and clicked.
+
+JupyterLab is started on loopback with a token; Debian's Chromium is driven headless through
+Playwright (never a downloaded browser). A screenshot is kept in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import require
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def jupyterlab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    require(Path(CHROMIUM).exists(), "Debian's chromium at /usr/bin/chromium")
+    work = tmp_path / "lab"
+    work.mkdir()
+    shutil.copy(ROOT / "notebooks" / "01-quickstart.ipynb", work)
+    settings = tmp_path / "settings"
+    for plugin, values in (("notebook-extension/tracker", {"windowingMode": "none"}),
+                           ("apputils-extension/notification", {"fetchNews": "false",
+                                                                "checkForUpdates": False})):
+        target = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values))
+    port, token = _free_port(), "wb-test-token"
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+               "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+               f"--notebook-dir={work}", f"--LabApp.user_settings_dir={settings}",
+               f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    log = (tmp_path / "lab.log").open("w")
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=work,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        pytest.fail(f"JupyterLab did not start: {(tmp_path / 'lab.log').read_text()[-2000:]}")
+    try:
+        yield f"{url}/lab/tree/01-quickstart.ipynb?token={token}", work
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_quickstart_runs_in_jupyterlab_and_the_panel_works(jupyterlab: tuple[str, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url, work = jupyterlab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            page.wait_for_selector(".jp-Notebook", timeout=90_000)
+            idle = ".jp-Notebook-ExecutionIndicator[data-status='idle']"
+            page.wait_for_selector(idle, timeout=90_000)
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_text("Run All Cells", exact=True).click()
+            # the panel renders (ipywidgets in JupyterLab 4)
+            button = page.get_by_role("button", name="Explain Analyze")
+            button.wait_for(timeout=180_000)
+            # every cell ran without an error
+            page.wait_for_function(
+                "() => document.querySelectorAll('.jp-InputArea-prompt').length > 0 && "
+                "[...document.querySelectorAll('.jp-InputArea-prompt')]"
+                ".every(p => /\\[\\d+\\]/.test(p.textContent))", timeout=240_000)
+            assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter"
+                                ".stderr'] .ansi-red-fg").count() == 0
+            assert page.get_by_text("Traceback").count() == 0
+            # a click in the panel: the plan tree appears inside the widget
+            button.click()
+            panel_plan = page.locator(".jupyter-widgets .wb-plan")
+            panel_plan.first.wait_for(timeout=90_000)
+            assert "Seq Scan on orders" in panel_plan.first.inner_text()
+            # charts render as images (the figure shows itself, no pyplot needed)
+            assert page.locator(".jp-RenderedImage img").count() >= 1
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-quickstart.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "jupyterlab-quickstart.png").stat().st_size > 10_000
+    assert list((work / "investigations").glob("*/investigation.json"))

@@ -1,0 +1,157 @@
+"""The notebook panel's logic, without a kernel: buttons clicked, widget values read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import workbench as wb
+from workbench.ui.workbench import Workbench
+
+
+@pytest.fixture
+def panel(embedded_session: wb.Session, tmp_path: Path) -> Workbench:
+    inv = wb.Investigation("ui test", folder=tmp_path / "inv", session=embedded_session)
+    return Workbench(embedded_session, investigation=inv, background=False,
+                     architect=wb.Architect(save_dir=tmp_path, on_text=lambda _: None))
+
+
+def _status(panel: Workbench) -> str:
+    return panel.status.value
+
+
+def test_explain_analyze_shows_the_tree_and_its_python(panel: Workbench) -> None:
+    panel.buttons["analyze"].click()
+    assert "wb-plan" in panel.plan_html.value and "Seq Scan" in panel.plan_html.value
+    assert "s.explain(" in panel.python.value and "analyze=True" in panel.python.value
+    assert panel.node_select.options
+    assert "exclusive_time_ms" in panel.node_details.value  # the hot node's details
+    assert [s.kind for s in panel.investigation.steps] == ["plan"]
+    assert "missing_index" in " ".join(c.value for c in _findings_html(panel))
+    assert "<evidence" in panel.evidence_html.value.replace("&lt;", "<")
+
+
+def _findings_html(panel: Workbench) -> list:  # type: ignore[type-arg]
+    out = []
+    for child in panel.findings_box.children:
+        out.extend(child.children if hasattr(child, "children") else [child])
+    return [c for c in out if hasattr(c, "value") and isinstance(c.value, str)]
+
+
+def test_profile_compare_ask_and_try_fix(panel: Workbench) -> None:
+    panel.runs.value = 15
+    panel.buttons["profile"].click()
+    assert len(panel.profiles) == 1 and len(panel.charts.children) == 4  # caption + 3 charts
+    panel.buttons["compare"].click()
+    assert "two profiles" in _status(panel)  # a readable refusal, not a crash
+    panel.buttons["profile"].click()
+    panel.buttons["compare"].click()
+    assert "Before / after" not in _status(panel) and "⚠" not in _status(panel)
+    panel.buttons["ask"].click()
+    assert "Offline analysis" in panel.answer_html.value
+    fixable = [i for i, f in enumerate(panel.findings) if f.fix_kind == "ddl"]
+    assert fixable
+    panel.try_fix(fixable[0])
+    assert "rolled-back transaction" in panel.fix_result.value
+    kinds = [s.kind for s in panel.investigation.steps]
+    assert kinds.count("profile") == 2 and {"comparison", "answer", "fix"} <= set(kinds)
+    assert "s.profile(" in panel.history_html.value
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELEC 1 FROM nowhere", "syntax"),
+        ("DROP TABLE orders", "allow_writes=True"),
+        ("SELECT 1; DROP TABLE orders", "2 statements"),
+        ("SELECT pg_sleep(5)", "timeout"),
+    ],
+)
+def test_bad_input_gives_a_readable_message_and_the_panel_goes_on(
+    panel: Workbench, embedded_session: wb.Session, sql: str, message: str
+) -> None:
+    embedded_session.timeout = 1
+    try:
+        panel.sql.value = sql
+        panel.buttons["explain" if "sleep" not in sql else "analyze"].click()
+        assert "⚠" in _status(panel) and message in _status(panel)
+        assert "Traceback" not in _status(panel)
+        panel.sql.value = "SELECT count(*) FROM users"
+        panel.buttons["explain"].click()
+        assert "⚠" not in _status(panel)
+        assert "users" in panel.plan_html.value
+    finally:
+        embedded_session.timeout = 30
+    assert embedded_session.query("SELECT count(*) AS n FROM orders").n.iloc[0] == 400_000
+
+
+def test_a_lost_connection_is_reported_and_switching_recovers(tmp_path: Path,
+                                                               embedded_session: wb.Session
+                                                               ) -> None:
+    db = tmp_path / "shop.sqlite"
+    wb.demo.load(f"sqlite:///{db}", scale=0.01)
+    session = wb.connect(f"sqlite:///{db}")
+    inv = wb.Investigation("lost", folder=tmp_path / "inv", session=session)
+    panel = Workbench(session, investigation=inv, background=False,
+                      architect=wb.Architect(save_dir=tmp_path, on_text=lambda _: None))
+    panel.buttons["explain"].click()
+    db.unlink()  # the database disappears under the panel
+    panel.sql.value = "SELECT count(*) FROM orders"
+    panel.buttons["explain"].click()
+    assert "⚠" in _status(panel)
+    panel.connect("postgresql+psycopg://nobody:secret-pw@127.0.0.1:1/none")
+    assert "⚠" in _status(panel) and "secret-pw" not in _status(panel)
+    panel.connect(embedded_session.engine.url.render_as_string(hide_password=False))
+    assert "postgresql" in panel.connection.value
+    panel.buttons["explain"].click()
+    assert "⚠" not in _status(panel)
+    assert len(inv.steps) == 2  # the investigation kept its steps
+
+
+def test_capture_toggle_records_app_statements(panel: Workbench,
+                                               embedded_session: wb.Session) -> None:
+    from sqlalchemy.orm import Session
+
+    panel.buttons["capture"].click()
+    assert panel.buttons["capture"].description == "Stop capture"
+    with Session(embedded_session.engine) as db:
+        wb.demo.app.list_users(db, per_page=10)
+    panel.buttons["capture"].click()
+    assert len(panel.captures) == 1 and len(panel.captures[0]) >= 11
+    codes = {f.code for f in panel.findings}
+    assert "n_plus_one" in codes
+
+
+def test_params_must_be_json(panel: Workbench) -> None:
+    panel.params.value = "{id: 3"
+    panel.buttons["explain"].click()
+    assert "params is not JSON" in _status(panel)
+
+
+def test_background_actions_finish(embedded_session: wb.Session, tmp_path: Path) -> None:
+    inv = wb.Investigation("bg", folder=tmp_path / "inv", session=embedded_session)
+    panel = Workbench(embedded_session, investigation=inv,
+                      architect=wb.Architect(save_dir=tmp_path, on_text=lambda _: None))
+    panel.runs.value = 100_000
+    panel.sql.value = "SELECT 1"
+    panel.params.value = ""
+    panel.buttons["profile"].click()
+    assert panel.stop_button.disabled is False  # a long profile can be stopped
+    panel.stop()
+    panel.wait(60)
+    assert panel.profiles and panel.profiles[0].interrupted
+    assert panel.buttons["explain"].disabled is False
+
+
+def test_the_widget_tree_uses_standard_controls(panel: Workbench) -> None:
+    import ipywidgets as w
+
+    def walk(widget: w.Widget) -> list[w.Widget]:
+        children = getattr(widget, "children", ())
+        return [widget, *[x for c in children for x in walk(c)]]
+
+    kinds = {type(x).__module__.split(".")[0] for x in walk(panel.widget)}
+    assert kinds == {"ipywidgets"}
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
