@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.errors import UnsafeStatementError
 from workbench.findings import Finding
-from workbench.guard import StatementKind
+from workbench.guard import StatementKind, split_statements
 
 if TYPE_CHECKING:
     from workbench.execution import Params
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from workbench.plans.model import Plan
     from workbench.session import Session
 
-__all__ = ["FixTrial", "split_statements", "try_fix"]
+__all__ = ["FixTrial", "try_fix"]
 
 _SET = re.compile(
     r"^\s*SET\s+(?:LOCAL\s+|SESSION\s+)?([A-Za-z_][\w.]*)\s*(?:=|TO)\s*(.+?)\s*$",
@@ -81,13 +81,6 @@ class FixTrial:
         }
 
 
-def split_statements(text: str, dialect: str) -> list[str]:
-    """The statements of a fix script (comments and empty statements dropped)."""
-    from workbench.guard import _split, sqlglot_dialect
-
-    return _split(text.strip(), sqlglot_dialect(dialect))
-
-
 def try_fix(
     session: Session,
     fix: str | Finding,
@@ -111,7 +104,7 @@ def try_fix(
         )
     executor = session.executor
     statements, settings, notes = [], {}, []
-    for statement in split_statements(text, session.dialect):
+    for statement in split_statements(text.strip(), session.dialect):
         match = _SET.match(_COMMENT.sub("", statement))
         if match:  # a setting is applied per call, inside the transaction
             settings[match.group(1)] = match.group(2).strip().strip("'\"")

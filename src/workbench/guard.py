@@ -28,7 +28,14 @@ from sqlglot.errors import ParseError, TokenError
 
 from workbench.errors import UnsafeStatementError
 
-__all__ = ["StatementInfo", "StatementKind", "authorize", "classify", "sqlglot_dialect"]
+__all__ = [
+    "StatementInfo",
+    "StatementKind",
+    "authorize",
+    "classify",
+    "split_statements",
+    "sqlglot_dialect",
+]
 
 
 class StatementKind(enum.StrEnum):
@@ -226,7 +233,7 @@ def classify(sql: str, dialect: str = "postgresql") -> StatementInfo:
         )
     text = sql.strip()
     read = sqlglot_dialect(dialect)
-    statements = _split(text, read)
+    statements = split_statements(text, dialect)
     if not statements:
         raise UnsafeStatementError(
             "no SQL statement was given", hint="pass one statement, e.g. 'SELECT 1'", kind="empty"
@@ -240,8 +247,10 @@ def classify(sql: str, dialect: str = "postgresql") -> StatementInfo:
     return _classify_one(statements[0], read)
 
 
-def _split(text: str, read: str) -> list[str]:
-    """Split on top-level semicolons using sqlglot's tokenizer (strings and comments respected)."""
+def split_statements(text: str, dialect: str = "postgresql") -> list[str]:
+    """The statements of ``text``, split on top-level semicolons by sqlglot's tokenizer (so
+    semicolons in strings and comments do not count); empty statements dropped."""
+    read = sqlglot_dialect(dialect)
     try:
         tokens = sqlglot.tokenize(text, read=read)
     except TokenError:
