@@ -173,6 +173,21 @@ def test_literals_can_be_kept_on_request(pg_url: str) -> None:
     assert LITERAL not in s.evidence(f"SELECT 1 WHERE 'x' = '{LITERAL}'").payload()
 
 
+def test_fixes_that_quote_the_query_are_redacted_too() -> None:
+    rewrite = "SELECT * FROM orders WHERE created_at >= '2031-05-17' AND created_at < '2031-05-18'"
+    finding = wb.Finding(
+        "non_sargable_predicate", "high", "cast on created_at", fix=rewrite, fix_kind="rewrite"
+    )
+    setting = wb.Finding("sort_spill", "medium", "sort spilled", fix="SET work_mem = '64MB'")
+    setting.fix_kind = "setting"
+    data = {"dialect": "postgresql", "findings": [finding.to_dict(), setting.to_dict()]}
+    payload = wb.Evidence.from_dict(data).payload()
+    assert "2031-05-17" not in payload and "created_at >= ?" in payload
+    assert "64MB" in payload  # a setting carries no user data: it stays readable
+    kept = wb.Evidence.from_dict(data | {"redact_literals": False}).payload()
+    assert "2031-05-17" in kept
+
+
 def test_payload_budget_condenses_a_large_plan() -> None:
     from benchmarks.plan_fixtures import big_postgres_plan
 

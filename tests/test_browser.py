@@ -17,6 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,8 +26,14 @@ from .conftest import require
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 pytestmark = pytest.mark.browser
 
@@ -44,22 +51,32 @@ def jupyterlab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     work.mkdir()
     shutil.copy(ROOT / "notebooks" / "01-quickstart.ipynb", work)
     settings = tmp_path / "settings"
-    for plugin, values in (("notebook-extension/tracker", {"windowingMode": "none"}),
-                           ("apputils-extension/notification", {"fetchNews": "false",
-                                                                "checkForUpdates": False})):
+    for plugin, values in (
+        ("notebook-extension/tracker", {"windowingMode": "none", "autoStartDefaultKernel": True}),
+        ("apputils-extension/notification", {"fetchNews": "false", "checkForUpdates": False}),
+    ):
         target = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(values))
     port, token = _free_port(), "wb-test-token"
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
-               "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
-               f"--notebook-dir={work}", f"--LabApp.user_settings_dir={settings}",
-               f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--notebook-dir={work}",
+        f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     log = (tmp_path / "lab.log").open("w")
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=work,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, cwd=work, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -81,6 +98,34 @@ def jupyterlab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         log.close()
 
 
+def _run_all_cells(page: Any) -> None:
+    """Run > Run All Cells, once the kernel is really there. JupyterLab can report "idle" a
+    moment before the kernel connection is usable, or ask which kernel to start, so a Run All
+    that started nothing is retried (three times at most)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    started = (
+        "() => { const p = document.querySelector('.jp-CodeCell .jp-InputArea-prompt');"
+        " return p !== null && /\\[(\\*|\\d+)\\]/.test(p.textContent); }"
+    )
+    for _ in range(3):
+        page.wait_for_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000
+        )
+        select_kernel = page.get_by_role("button", name="Select", exact=True)
+        if select_kernel.is_visible():  # JupyterLab may still ask, despite the setting
+            select_kernel.click()
+            continue
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        try:
+            page.wait_for_function(started, timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("Run All Cells did not start the notebook")
+
+
 def test_quickstart_runs_in_jupyterlab_and_the_panel_works(jupyterlab: tuple[str, Path]) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -92,20 +137,24 @@ def test_quickstart_runs_in_jupyterlab_and_the_panel_works(jupyterlab: tuple[str
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
             page.wait_for_selector(".jp-Notebook", timeout=90_000)
-            idle = ".jp-Notebook-ExecutionIndicator[data-status='idle']"
-            page.wait_for_selector(idle, timeout=90_000)
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_text("Run All Cells", exact=True).click()
+            _run_all_cells(page)
             # the panel renders (ipywidgets in JupyterLab 4)
             button = page.get_by_role("button", name="Explain Analyze")
             button.wait_for(timeout=180_000)
             # every cell ran without an error
             page.wait_for_function(
-                "() => document.querySelectorAll('.jp-InputArea-prompt').length > 0 && "
-                "[...document.querySelectorAll('.jp-InputArea-prompt')]"
-                ".every(p => /\\[\\d+\\]/.test(p.textContent))", timeout=240_000)
-            assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter"
-                                ".stderr'] .ansi-red-fg").count() == 0
+                "() => { const p = [...document.querySelectorAll("
+                "'.jp-CodeCell .jp-InputArea-prompt')];"
+                " return p.length > 0 && p.every(x => /\\[\\d+\\]/.test(x.textContent)); }",
+                timeout=240_000,
+            )
+            assert (
+                page.locator(
+                    ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter"
+                    ".stderr'] .ansi-red-fg"
+                ).count()
+                == 0
+            )
             assert page.get_by_text("Traceback").count() == 0
             # a click in the panel: the plan tree appears inside the widget
             button.click()
@@ -115,6 +164,15 @@ def test_quickstart_runs_in_jupyterlab_and_the_panel_works(jupyterlab: tuple[str
             # charts render as images (the figure shows itself, no pyplot needed)
             assert page.locator(".jp-RenderedImage img").count() >= 1
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-quickstart.png"), full_page=True)
+        except Exception as exc:
+            # keep what the page showed, so a red CI run can be understood
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-failure.png"), full_page=True)
+            prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+            outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+            lab_log = (work.parent / "lab.log").read_text(errors="replace")[-3000:]
+            raise AssertionError(
+                f"{exc}\nprompts: {prompts}\nlast outputs: {outputs[-3:]}\nlab log: {lab_log}"
+            ) from None
         finally:
             browser.close()
     assert (ARTIFACTS / "jupyterlab-quickstart.png").stat().st_size > 10_000

@@ -18,25 +18,31 @@ def shell() -> Iterator[InteractiveShell]:
     ip.user_ns.pop("s", None)
 
 
-def test_connect_explain_profile_ask(shell: InteractiveShell, sqlite_url: str,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_connect_explain_profile_ask(
+    shell: InteractiveShell, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     wb.demo.load(sqlite_url, scale=0.01)
     session = shell.run_line_magic("wb_connect", sqlite_url)
     assert shell.user_ns["s"] is session and session.dialect == "sqlite"
     frame = shell.run_cell_magic("wb_sql", "--save rows", "SELECT count(*) AS n FROM users")
     assert frame.n.tolist() == [1000] and shell.user_ns["rows"] is frame
-    plan = shell.run_cell_magic("explain", "--analyze --params '{\"id\": 3}'",
-                                "SELECT * FROM orders WHERE user_id = :id")
+    plan = shell.run_cell_magic(
+        "explain", "--analyze --params '{\"id\": 3}'", "SELECT * FROM orders WHERE user_id = :id"
+    )
     assert isinstance(plan, wb.Plan) and plan.analyzed and shell.user_ns["plan"] is plan
-    figure = shell.run_cell_magic("profile", "--runs 25 --warmup 2 --params '{\"id\": 3}'",
-                                  "SELECT * FROM orders WHERE user_id = :id")
+    figure = shell.run_cell_magic(
+        "profile",
+        "--runs 25 --warmup 2 --params '{\"id\": 3}'",
+        "SELECT * FROM orders WHERE user_id = :id",
+    )
     assert shell.user_ns["prof"].runs == 25 and figure.axes
     answer = shell.run_line_magic("wb_ask", '"why is it slow?"')
     assert answer.offline and shell.user_ns["answer"] is answer
 
 
-def test_errors_are_messages_not_tracebacks(shell: InteractiveShell, sqlite_url: str,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_are_messages_not_tracebacks(
+    shell: InteractiveShell, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     shell.user_ns.pop("s", None)
     assert shell.run_cell_magic("explain", "", "SELECT 1") is None
     assert "wb_connect" in capsys.readouterr().out

@@ -33,11 +33,17 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, embedded_sessio
     work.mkdir()
     shutil.copy(path, work)
     notebook = nbformat.read(work / path.name, as_version=4)
-    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(work)}})
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    )
     client.execute()  # raises CellExecutionError on the first failing cell
-    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
+    errors = [
+        o
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     assert not errors
     text = json.dumps([c.get("outputs", []) for c in notebook.cells])
     assert "Traceback" not in text

@@ -447,6 +447,48 @@ def test_misestimate_arrows_in_text() -> None:
     assert "▲40×" in text
 
 
+def test_misestimate_is_judged_per_loop() -> None:
+    # an inner index lookup estimated at 1 row, finding nothing in 100,000 loops: no misestimate
+    doc = [
+        {
+            "Plan": {
+                "Node Type": "Nested Loop",
+                "Join Type": "Inner",
+                "Plan Rows": 100,
+                "Actual Rows": 0,
+                "Actual Loops": 1,
+                "Actual Total Time": 80.0,
+                "Plans": [
+                    {
+                        "Node Type": "Seq Scan",
+                        "Relation Name": "a",
+                        "Parent Relationship": "Outer",
+                        "Plan Rows": 100000,
+                        "Actual Rows": 100000,
+                        "Actual Loops": 1,
+                        "Actual Total Time": 10.0,
+                    },
+                    {
+                        "Node Type": "Index Scan",
+                        "Relation Name": "b",
+                        "Index Name": "b_pkey",
+                        "Parent Relationship": "Inner",
+                        "Plan Rows": 1,
+                        "Actual Rows": 0,
+                        "Actual Loops": 100000,
+                        "Actual Total Time": 0.0005,
+                    },
+                ],
+            },
+            "Execution Time": 81.0,
+        }
+    ]
+    plan = wb.parse_plan(doc)
+    inner = plan.nodes[2]
+    assert inner.misestimate is not None and inner.misestimate.factor == 1.0
+    assert plan.misestimated() == [plan.nodes[0]]  # 100 estimated, 0 found: that one is real
+
+
 def test_diff_before_and_after_an_index(embedded_session: wb.Session) -> None:
     sql = "SELECT * FROM orders WHERE user_id = 4242"
     before = embedded_session.explain(sql, analyze=True)

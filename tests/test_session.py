@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -237,3 +238,23 @@ def test_embedded_has_the_extensions(embedded_session: wb.Session) -> None:
     assert embedded_session.server.version_info[0] == 18
     calls = embedded_session.query("SELECT count(*) AS n FROM pg_stat_statements")
     assert int(calls.n.iloc[0]) >= 0
+
+
+def test_sqlite_sees_what_another_connection_built(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "app.db"
+    s = wb.connect(f"sqlite:///{path}")
+    app = sqlite3.connect(path)  # the application, on its own connection
+    app.execute("CREATE TABLE t (a INTEGER, b INTEGER)")
+    app.executemany("INSERT INTO t VALUES (?, ?)", [(i, i % 7) for i in range(2_000)])
+    app.commit()
+    assert "SCAN" in s.explain("SELECT * FROM t WHERE a = 5").root.operation
+    app.execute("CREATE INDEX t_a ON t (a)")
+    app.execute("CREATE INDEX t_a_plus_b ON t (a + b DESC)")
+    app.commit()
+    plan = s.explain("SELECT * FROM t WHERE a = 5")
+    assert plan.root.index == "t_a"  # the same session plans with the new index
+    columns = {ix.name: ix.columns for ix in s.table("t").indexes}
+    assert columns["t_a_plus_b"] == ("a + b",)  # an expression key, not "None"
+    app.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,12 @@ from workbench.ui.workbench import Workbench
 @pytest.fixture
 def panel(embedded_session: wb.Session, tmp_path: Path) -> Workbench:
     inv = wb.Investigation("ui test", folder=tmp_path / "inv", session=embedded_session)
-    return Workbench(embedded_session, investigation=inv, background=False,
-                     architect=wb.Architect(save_dir=tmp_path, on_text=lambda _: None))
+    return Workbench(
+        embedded_session,
+        investigation=inv,
+        background=False,
+        architect=wb.Architect(save_dir=tmp_path, on_text=lambda _: None),
+    )
 
 
 def _status(panel: Workbench) -> str:
@@ -63,7 +68,7 @@ def test_profile_compare_ask_and_try_fix(panel: Workbench) -> None:
     ("sql", "message"),
     [
         ("SELEC 1 FROM nowhere", "syntax"),
-        ("DROP TABLE orders", "allow_writes=True"),
+        ("DROP TABLE orders", "has no plan"),
         ("SELECT 1; DROP TABLE orders", "2 statements"),
         ("SELECT pg_sleep(5)", "timeout"),
     ],
@@ -86,31 +91,90 @@ def test_bad_input_gives_a_readable_message_and_the_panel_goes_on(
     assert embedded_session.query("SELECT count(*) AS n FROM orders").n.iloc[0] == 400_000
 
 
-def test_a_lost_connection_is_reported_and_switching_recovers(tmp_path: Path,
-                                                               embedded_session: wb.Session
-                                                               ) -> None:
-    db = tmp_path / "shop.sqlite"
-    wb.demo.load(f"sqlite:///{db}", scale=0.01)
-    session = wb.connect(f"sqlite:///{db}")
+class Relay:
+    """A TCP relay to PostgreSQL that a test can cut and restore: a lost network, on demand."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import socket
+        import threading
+
+        self.target = target
+        self.sockets: list[socket.socket] = []
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.listener.listen()
+        self.open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.open:
+                client.close()
+                continue
+            server = socket.create_connection(self.target)
+            self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: object, sink: object) -> None:
+        try:
+            while data := source.recv(65536):  # type: ignore[attr-defined]
+                sink.sendall(data)  # type: ignore[attr-defined]
+        except OSError:
+            pass
+
+    def cut(self) -> None:
+        import socket
+
+        self.open = False
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        self.sockets.clear()
+
+    def restore(self) -> None:
+        self.open = True
+
+
+def test_a_lost_connection_is_reported_and_the_panel_recovers(pg_url: str, tmp_path: Path) -> None:
+    relay = Relay(("127.0.0.1", 5432))
+    session = wb.connect(pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}"), timeout=5)
     inv = wb.Investigation("lost", folder=tmp_path / "inv", session=session)
-    panel = Workbench(session, investigation=inv, background=False,
-                      architect=wb.Architect(save_dir=tmp_path, on_text=lambda _: None))
+    panel = Workbench(
+        session,
+        investigation=inv,
+        background=False,
+        sql="SELECT 1 AS one",
+        params="",
+        architect=wb.Architect(save_dir=tmp_path, on_text=lambda _: None),
+    )
     panel.buttons["explain"].click()
-    db.unlink()  # the database disappears under the panel
-    panel.sql.value = "SELECT count(*) FROM orders"
+    assert "⚠" not in _status(panel)
+    relay.cut()  # the network goes away under the panel
     panel.buttons["explain"].click()
-    assert "⚠" in _status(panel)
+    assert "⚠" in _status(panel) and "connection" in _status(panel).lower()
+    assert "Traceback" not in _status(panel)
     panel.connect("postgresql+psycopg://nobody:secret-pw@127.0.0.1:1/none")
     assert "⚠" in _status(panel) and "secret-pw" not in _status(panel)
-    panel.connect(embedded_session.engine.url.render_as_string(hide_password=False))
-    assert "postgresql" in panel.connection.value
+    relay.restore()  # the network comes back: the next action works again
     panel.buttons["explain"].click()
     assert "⚠" not in _status(panel)
     assert len(inv.steps) == 2  # the investigation kept its steps
 
 
-def test_capture_toggle_records_app_statements(panel: Workbench,
-                                               embedded_session: wb.Session) -> None:
+def test_capture_toggle_records_app_statements(
+    panel: Workbench, embedded_session: wb.Session
+) -> None:
     from sqlalchemy.orm import Session
 
     panel.buttons["capture"].click()
@@ -131,8 +195,11 @@ def test_params_must_be_json(panel: Workbench) -> None:
 
 def test_background_actions_finish(embedded_session: wb.Session, tmp_path: Path) -> None:
     inv = wb.Investigation("bg", folder=tmp_path / "inv", session=embedded_session)
-    panel = Workbench(embedded_session, investigation=inv,
-                      architect=wb.Architect(save_dir=tmp_path, on_text=lambda _: None))
+    panel = Workbench(
+        embedded_session,
+        investigation=inv,
+        architect=wb.Architect(save_dir=tmp_path, on_text=lambda _: None),
+    )
     panel.runs.value = 100_000
     panel.sql.value = "SELECT 1"
     panel.params.value = ""

@@ -148,7 +148,7 @@ class Architect:
         max_retries: int = 2,
     ) -> None:
         self.persona = persona if isinstance(persona, Persona) else load_persona(persona)
-        self.model = resolve_model(model, self.persona)
+        self._requested_model = model
         self.max_tokens = max_tokens
         self.max_input_tokens = max_input_tokens
         self.budget = budget
@@ -157,6 +157,7 @@ class Architect:
         self._timeout = timeout
         self._max_retries = max_retries
         self._client = client
+        self._model: str | None = None
         self._system: list[dict[str, Any]] = [
             {
                 "type": "text",
@@ -168,6 +169,14 @@ class Architect:
         self._pending_tool_ids: list[str] = []
         self.evidence: Evidence | None = None
         self.answers: list[Answer] = []
+
+    @property
+    def model(self) -> str:
+        """The model id: the argument, ``WORKBENCH_MODEL``, or the persona's family mapped to
+        the newest id the SDK knows (resolved when first needed: offline, never)."""
+        if self._model is None:
+            self._model = resolve_model(self._requested_model, self.persona)
+        return self._model
 
     # -- public ---------------------------------------------------------------------------------
     @property

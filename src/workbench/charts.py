@@ -68,8 +68,16 @@ def _figure_class() -> type[Figure]:
 def _title(profile: Profile) -> str:
     from workbench.profiling.result import _short
 
-    what = profile.label or _short(profile.sql, 70)
+    what = profile.label or _short(profile.sql, 60)
     return f"{what} — {profile.runs:,} runs, concurrency {profile.concurrency}"
+
+
+def _text(text: str, width: int = 95) -> str:
+    """Untrusted text for a chart: ``$`` would start matplotlib's math mode ($1 in a query),
+    and a long line would be cut at the figure's edge."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text.replace("$", r"\$"), width)) or text
 
 
 def _log_bins(values: np.ndarray, bins: int) -> np.ndarray:
@@ -113,7 +121,7 @@ def latency_histogram(
         axes.legend(loc="upper right", frameon=False)
     axes.set_xlabel("latency (ms, log scale)" if log else "latency (ms)")
     axes.set_ylabel("executions")
-    axes.set_title(f"Latency distribution: {_title(profile)}", fontsize=10)
+    axes.set_title(_text(f"Latency distribution: {_title(profile)}"), fontsize=10)
     return fig  # type: ignore[return-value]
 
 
@@ -136,7 +144,7 @@ def ecdf_chart(profile: Profile, *, ax: Axes | None = None) -> Figure:
     for level in (50, 95, 99):
         axes.axhline(level, color=COLORS["muted"], linewidth=0.6, linestyle=":")
     axes.grid(True, which="major", alpha=0.3)
-    axes.set_title(f"Latency percentiles: {_title(profile)}", fontsize=10)
+    axes.set_title(_text(f"Latency percentiles: {_title(profile)}"), fontsize=10)
     return fig  # type: ignore[return-value]
 
 
@@ -197,7 +205,7 @@ def timeline_chart(
         )
     axes.set_xlabel("time since start (s)")
     axes.set_ylabel("latency (ms, log scale)")
-    axes.set_title(f"Latency over time: {_title(profile)}", fontsize=10)
+    axes.set_title(_text(f"Latency over time: {_title(profile)}"), fontsize=10)
     return fig  # type: ignore[return-value]
 
 
@@ -211,7 +219,11 @@ def compare_chart(before: Profile, after: Profile, *, ax: Axes | None = None) ->
         x, y = _quantile_curve(profile.latencies_ms)
         median = float(np.median(profile.latencies_ms)) if profile.latencies_ms.size else np.nan
         axes.plot(
-            x, y, color=color, linewidth=1.8, label=f"{profile.label or name}: p50 {median:,.3g} ms"
+            x,
+            y,
+            color=color,
+            linewidth=1.8,
+            label=_text(f"{profile.label or name}: p50 {median:,.3g} ms", 60),
         )
     axes.set_xscale("log")
     axes.set_xlabel("latency (ms, log scale)")
@@ -220,7 +232,7 @@ def compare_chart(before: Profile, after: Profile, *, ax: Axes | None = None) ->
     axes.grid(True, alpha=0.3)
     axes.legend(loc="lower right", frameon=False)
     verdict = before.compare(after).verdict
-    axes.set_title(f"Before / after: {verdict}", fontsize=10)
+    axes.set_title(_text(f"Before / after: {verdict}"), fontsize=10)
     return fig  # type: ignore[return-value]
 
 
@@ -245,7 +257,7 @@ def sweep_chart(sweep: Sweep, *, ax: Axes | None = None) -> Figure:
     axes.grid(True, alpha=0.3)
     from workbench.profiling.result import _short
 
-    axes.set_title(f"Throughput vs latency: {_short(sweep.sql, 70)}", fontsize=10)
+    axes.set_title(_text(f"Throughput vs latency: {_short(sweep.sql, 70)}"), fontsize=10)
     return fig  # type: ignore[return-value]
 
 
@@ -259,7 +271,7 @@ def plan_chart(plan: Plan, *, top: int = 20, ax: Axes | None = None) -> Figure:
         axes.set_axis_off()
         return fig  # type: ignore[return-value]
     values = [(n.exclusive_time_ms if timed else n.exclusive_cost) or 0.0 for n in nodes]
-    labels = [_clip(f"#{n.id} {n.label}", 60) for n in nodes]
+    labels = [_clip(f"#{n.id} {n.label}", 60).replace("$", r"\$") for n in nodes]
     colors = [COLORS["hot"] if i < 3 else COLORS["main"] for i in range(len(nodes))]
     positions = np.arange(len(nodes))[::-1]
     axes.barh(positions, values, color=colors)
@@ -268,7 +280,8 @@ def plan_chart(plan: Plan, *, top: int = 20, ax: Axes | None = None) -> Figure:
     total = plan.total_time_ms
     suffix = f", total {total:,.1f} ms" if total is not None else ""
     axes.set_title(
-        f"Where the time goes: {plan.dialect} plan, {len(plan.nodes)} nodes{suffix}", fontsize=10
+        _text(f"Where the time goes: {plan.dialect} plan, {len(plan.nodes)} nodes{suffix}"),
+        fontsize=10,
     )
     return fig  # type: ignore[return-value]
 
@@ -288,7 +301,9 @@ def split_chart(profile: Profile, *, ax: Axes | None = None) -> Figure:
     axes.legend(frameon=False)
     trips = int(np.median(profile.extra["round_trips"])) if len(db) else 0
     axes.set_title(
-        f"{profile.label or profile.sql}: database vs Python time ({trips} round trips per run)",
+        _text(
+            f"{profile.label or profile.sql}: database vs Python time ({trips} round trips per run)"
+        ),
         fontsize=10,
     )
     return fig  # type: ignore[return-value]

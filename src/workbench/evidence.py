@@ -223,15 +223,7 @@ class Evidence:
             blocks.append(
                 (
                     "offline_findings",
-                    _dumps(
-                        [
-                            {
-                                k: f.to_dict()[k]
-                                for k in ("code", "severity", "title", "evidence", "fix")
-                            }
-                            for f in findings
-                        ]
-                    ),
+                    _dumps([self._finding(f) for f in findings]),
                 )
             )
         if self.notes:
@@ -254,6 +246,13 @@ class Evidence:
 
     def _sql(self, sql: str) -> str:
         return redact_sql(sql, self.dialect) if self.redact_literals else sql
+
+    def _finding(self, finding: Finding) -> dict[str, Any]:
+        data = {k: getattr(finding, k) for k in ("code", "severity", "title", "evidence", "fix")}
+        # A rewritten query or a partial index carries the user's constants; a setting does not.
+        if finding.fix and finding.fix_kind in ("sql", "ddl", "rewrite"):
+            data["fix"] = self._sql(finding.fix)
+        return data
 
     def _condition(self, text: str) -> str:
         return redact_condition(text) if self.redact_literals else text

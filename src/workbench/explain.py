@@ -82,6 +82,13 @@ def explain(
             hint="s.explain('SELECT ...', analyze=True) builds the engine's EXPLAIN for you",
             kind=info.kind.value,
         )
+    if info.kind is StatementKind.DDL and not analyze:
+        raise QueryError(
+            f"{info.operation} has no plan: only queries and data changes can be explained",
+            hint="to see what an index or other DDL would change, try it in the rolled-back "
+            "sandbox: s.try_fix(ddl, sql=query)",
+            sql=sql,
+        )
     effective, read_only = info, not (info.is_write or allow_writes)
     if not analyze and info.kind in (StatementKind.WRITE, StatementKind.DDL):
         # EXPLAIN without ANALYZE does not execute: a read for the guard. MySQL and MariaDB still
@@ -129,6 +136,11 @@ def _explain_then_time(request: _Request) -> Plan:
     dialect = executor.dialect
     command = dialect.explain_command(info.sql, analyze=False, write=info.is_write)
     with request.transaction() as tx:
+        if dialect.name == "sqlite":
+            # EXPLAIN QUERY PLAN never reads the database, so it would plan with this connection's
+            # cached schema; a real read checks the schema cookie and reloads it, so an index
+            # made by another connection (the app, the sqlite3 shell) is seen.
+            tx.execute_internal("SELECT 1 FROM sqlite_master LIMIT 1")
         eqp = tx.execute(info.sql, request.params, info=request.effective, send=command)
         plan = _parse_captured(dialect.name, dialect.explain_document(eqp.rows), info.sql)
         if request.analyze:

@@ -161,7 +161,15 @@ class Investigation:
             second = self._save_samples(obj.candidate, f"step{number:03d}-candidate")
             return (
                 "comparison",
-                obj.summary() | {"baseline_samples": first, "candidate_samples": second},
+                obj.summary()
+                | {
+                    "baseline_samples": first,
+                    "candidate_samples": second,
+                    "baseline": obj.baseline.label or obj.baseline.sql,
+                    "candidate": obj.candidate.label or obj.candidate.sql,
+                    "baseline_label": obj.baseline.label,
+                    "candidate_label": obj.candidate.label,
+                },
                 [first, second],
             )
         if isinstance(obj, Sweep):
@@ -314,8 +322,12 @@ def _rebuild(step: Step, folder: Path) -> Any:
     if step.kind == "comparison":
         from workbench.profiling.result import Comparison
 
-        base = _load_profile(folder, data["baseline_samples"], {"label": data.get("baseline")})
-        cand = _load_profile(folder, data["candidate_samples"], {"label": data.get("candidate")})
+        base = _load_profile(
+            folder, data["baseline_samples"], {"label": data.get("baseline_label")}
+        )
+        cand = _load_profile(
+            folder, data["candidate_samples"], {"label": data.get("candidate_label")}
+        )
         return Comparison.between(base, cand)
     if step.kind == "answer":
         from workbench.architect import Answer
@@ -329,6 +341,36 @@ def _rebuild(step: Step, folder: Path) -> Any:
         from workbench.findings import Finding
 
         return [Finding.from_dict(f) for f in data.get("findings", [])]
+    if step.kind == "fix":
+        from workbench.fixes import FixTrial
+        from workbench.plans import from_dict
+
+        return FixTrial(
+            fix=data["fix"],
+            sql=data["sql"],
+            statements=data.get("statements", []),
+            settings=data.get("settings", {}),
+            before=from_dict(data["before"]),
+            after=from_dict(data["after"]),
+            notes=data.get("notes", []),
+        )
+    if step.kind == "sweep":
+        from workbench.profiling.sweep import Sweep
+
+        levels = data.get("levels", [])
+        profiles = []
+        for name, level in zip(data.get("samples", []), levels, strict=False):
+            profile = _load_profile(
+                folder,
+                name,
+                {
+                    "sql": data.get("sql"),
+                    "mode": level.get("mode"),
+                    "concurrency": level.get("concurrency", 1),
+                },
+            )
+            profiles.append(profile)
+        return Sweep(data.get("sql", ""), profiles)
     if step.kind == "note":
         return data.get("text", "")
     return data
@@ -383,7 +425,9 @@ def _default_title(kind: str, obj: Any) -> str:
 
 
 def _is_figure(obj: Any) -> bool:
-    return type(obj).__name__ == "Figure" and hasattr(obj, "savefig")
+    from matplotlib.figure import Figure
+
+    return isinstance(obj, Figure)
 
 
 def _is_frame(obj: Any) -> bool:

@@ -38,25 +38,32 @@ class WorkbenchMagics(Magics):
         self.architect: Any = None
 
     # -- helpers ----------------------------------------------------------------------------------
+    @property
+    def namespace(self) -> dict[str, Any]:
+        """The notebook's namespace (the shell is always set once the magics are loaded)."""
+        assert self.shell is not None
+        return self.shell.user_ns  # type: ignore[no-any-return]
+
     def _session(self) -> Any:
-        session = self.shell.user_ns.get("s")
+        session = self.namespace.get("s")
         from workbench.session import Session
 
         if not isinstance(session, Session):
-            raise WorkbenchError("no session yet", hint="run %wb_connect first (no URL: the "
-                                 "embedded PostgreSQL with the demo data)")
+            raise WorkbenchError(
+                "no session yet",
+                hint="run %wb_connect first (no URL: the embedded PostgreSQL with the demo data)",
+            )
         return session
 
     def _save(self, name: str, value: Any) -> None:
-        self.shell.user_ns[name] = value
+        self.namespace[name] = value
 
     def _report(self, exc: WorkbenchError) -> None:
         # a readable message, not a traceback dump
-        from IPython.display import HTML
-
         from workbench.safe_html import escape
 
-        display(HTML(f"<div style='color:#cf222e'>⚠ {escape(str(exc))}</div>"))
+        html = f"<div style='color:#cf222e'>⚠ {escape(str(exc))}</div>"
+        display({"text/html": html, "text/plain": f"⚠ {exc}"}, raw=True)
 
     # -- magics -----------------------------------------------------------------------------------
     @line_magic
@@ -89,12 +96,16 @@ class WorkbenchMagics(Magics):
     @cell_magic
     def explain(self, line: str, cell: str) -> Any:
         """``%%explain [--analyze] [--allow-writes] [--params JSON] [--save NAME]``."""
-        args = _parse(line, {"--save": str, "--params": json.loads, "--analyze": bool,
-                             "--allow-writes": bool})
+        args = _parse(
+            line, {"--save": str, "--params": json.loads, "--analyze": bool, "--allow-writes": bool}
+        )
         try:
-            plan = self._session().explain(cell, analyze=args.get("--analyze", False),
-                                           params=args.get("--params"),
-                                           allow_writes=args.get("--allow-writes", False))
+            plan = self._session().explain(
+                cell,
+                analyze=args.get("--analyze", False),
+                params=args.get("--params"),
+                allow_writes=args.get("--allow-writes", False),
+            )
         except WorkbenchError as exc:
             self._report(exc)
             return None
@@ -103,13 +114,26 @@ class WorkbenchMagics(Magics):
 
     @cell_magic
     def profile(self, line: str, cell: str) -> Any:
-        """``%%profile [--runs N] [--concurrency C] [--duration S] [--params JSON] [--save NAME]``."""
-        args = _parse(line, {"--runs": int, "--concurrency": int, "--duration": float,
-                             "--params": json.loads, "--save": str, "--warmup": int})
+        """``%%profile [--runs N] [--concurrency C] [--duration S] [--params JSON]
+        [--save NAME]``."""
+        args = _parse(
+            line,
+            {
+                "--runs": int,
+                "--concurrency": int,
+                "--duration": float,
+                "--params": json.loads,
+                "--save": str,
+                "--warmup": int,
+            },
+        )
         try:
             prof = self._session().profile(
-                cell, runs=args.get("--runs", 200), warmup=args.get("--warmup", 20),
-                concurrency=args.get("--concurrency", 1), duration=args.get("--duration"),
+                cell,
+                runs=args.get("--runs", 200),
+                warmup=args.get("--warmup", 20),
+                concurrency=args.get("--concurrency", 1),
+                duration=args.get("--duration"),
                 params=args.get("--params"),
             )
         except WorkbenchError as exc:
@@ -130,7 +154,7 @@ class WorkbenchMagics(Magics):
             if self.architect is not None and self.architect.evidence is not None and question:
                 answer = self.architect.ask(question)
             else:
-                ns = self.shell.user_ns
+                ns = self.namespace
                 plan, prof = ns.get("plan"), ns.get("prof")
                 evidence = self._session().evidence(
                     plan=plan if isinstance(plan, wb.Plan) else None,

@@ -1,17 +1,214 @@
-"""Offline findings: rules that read evidence and name what is wrong (placeholder until the
-rule set lands)."""
+"""Offline findings: rules that read an :class:`~workbench.evidence.Evidence` and name what is
+wrong, with a concrete fix. They answer when there is no API key, and the architect receives
+them as hints.
+
+>>> import workbench as wb                                 # doctest: +SKIP
+>>> for f in wb.analyze(s.evidence(sql, plan=plan)):       # doctest: +SKIP
+...     print(f)
+
+The rules (thresholds follow pgMustard and PEV2 where they have one: misestimates from 10×,
+compared per loop; explain.depesz.com's 100× and 1,000× grade their severity):
+
+===============================  ===================================================================
+code                             fires when
+===============================  ===================================================================
+missing_index                    a full scan of ≥ 1,000 rows removes ≥ 90% with a filter on columns
+                                 no index starts with; a nested loop re-scans its inner table
+                                 (loops > 1) without an index on the join key; an SQLite
+                                 AUTOMATIC index
+unindexed_foreign_key            a foreign key's columns start no index (table ≥ 1,000 rows)
+non_sargable_predicate           a function/cast/arithmetic on a column in a filter that removes
+                                 ≥ 50% of ≥ 1,000 rows with the column indexed, or ≥ 90% of a
+                                 table of ≥ 10,000 rows (plan filter, else the SQL)
+leading_wildcard_like            ``LIKE '%…'`` / ``ILIKE`` / ``~~`` on ≥ 1,000 rows (plan or SQL)
+misestimate                      rows off by ≥ 10× with ≥ 100 rows involved (≥ 50 when more
+                                 than planned, or feeding a nested loop); reported where it
+                                 starts, not on every node it spoils
+stale_statistics                 PostgreSQL: never analysed (≥ 1,000 rows), or ≥ 20% of rows
+                                 modified since (≥ 10% when a plan misestimates the table)
+sort_spill                       a sort went to disk (external merge)
+hash_spill                       a hash join or hash aggregate ran in more than one batch
+nested_loop_blowup               a nested loop's inner side runs ≥ 1,000 times for ≥ 50% of the
+                                 time (≥ 10 ms), or its outer side was underestimated ≥ 10×
+filter_waste                     a scan reads ≥ 10,000 rows and its filter removes ≥ 90% (or a
+                                 join filter rejects ≥ 90% of ≥ 10,000 pairs), when no more
+                                 specific finding covers the node
+lossy_bitmap                     a bitmap heap scan has lossy heap blocks
+offset_pagination                ``OFFSET`` ≥ 1,000 in the SQL, or a PostgreSQL Limit discarding
+                                 ≥ 1,000 rows and ≥ 90% of what it read
+n_plus_one                       a captured statement ran ≥ 5 times with different values
+select_star_wide_rows            ``SELECT *`` over wide columns (text, json, bytea, …) returning
+                                 ≥ 100 rows, or rows of ≥ 300 bytes when only a plan is known
+high_planning_time               planning ≥ 10 ms and longer than execution
+parallel_workers_not_launched    a Gather launched fewer workers than planned
+===============================  ===================================================================
+
+Each rule is a function ``(Context) -> Iterable[Finding]``, registered in its family's
+``RULES`` (:mod:`workbench.rules_`). A rule that raises is skipped and logged: odd input never
+stops the others. Findings come back most severe first, one per code and table (or node
+group: the partitions under one Append make one finding), at most five per code, and a general
+finding yields to a more specific one about the same node (``filter_waste`` to
+``missing_index``, ``nested_loop_blowup`` to the inner scan's ``missing_index``).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
+
+from workbench.rules_.base import SEVERITY_RANK, Context, ancestors
 
 if TYPE_CHECKING:
     from workbench.evidence import Evidence
     from workbench.findings import Finding
 
-__all__ = ["analyze"]
+__all__ = ["MAX_PER_CODE", "RULES", "Rule", "analyze"]
+
+log = logging.getLogger(__name__)
+
+Rule = Callable[[Context], Iterable["Finding"]]
+
+#: findings of one code kept at most (the most severe): a long list hides what matters
+MAX_PER_CODE = 5
+_LISTED = 20  # node ids and tables named by a grouped finding
+
+#: a finding of the key's code is dropped when one of these codes covers the same plan node
+_SUPERSEDED_BY = {
+    "filter_waste": ("missing_index", "non_sargable_predicate", "leading_wildcard_like"),
+    "nested_loop_blowup": ("missing_index",),
+}
+
+
+def _registry() -> tuple[Rule, ...]:
+    from workbench.rules_ import (
+        estimates,
+        indexes,
+        loops,
+        pagination,
+        queries,
+        runtime,
+        sargable,
+    )
+
+    return (
+        *indexes.RULES,
+        *sargable.RULES,
+        *estimates.RULES,
+        *loops.RULES,
+        *runtime.RULES,
+        *pagination.RULES,
+        *queries.RULES,
+    )
+
+
+RULES: tuple[Rule, ...] = _registry()
 
 
 def analyze(evidence: Evidence) -> list[Finding]:
     """The offline findings for ``evidence``, most severe first."""
-    return []
+    ctx = Context(evidence)
+    found: list[Finding] = []
+    for rule in RULES:
+        try:
+            found.extend(rule(ctx))
+        except Exception:  # one broken rule must not silence the others
+            log.warning("offline rule %s failed and was skipped", rule.__name__, exc_info=True)
+    found = _without_superseded(found)
+    found.sort(key=_order)
+    return _capped(_unique(_grouped(found, ctx)))
+
+
+def _order(f: Finding) -> tuple[int, float]:
+    time = f.evidence.get("time_ms")
+    return SEVERITY_RANK.get(f.severity, 9), -(time if isinstance(time, int | float) else 0.0)
+
+
+def _nodes(f: Finding) -> set[tuple[object, int]]:
+    plan = f.evidence.get("plan", 0)
+    return {(plan, n) for n in f.node_ids if n >= 0}
+
+
+def _without_superseded(found: list[Finding]) -> list[Finding]:
+    covered: dict[str, set[tuple[object, int]]] = {}
+    for f in found:
+        covered.setdefault(f.code, set()).update(_nodes(f))
+    kept = []
+    for f in found:
+        stronger = _SUPERSEDED_BY.get(f.code, ())
+        if any(_nodes(f) & covered.get(code, set()) for code in stronger):
+            continue
+        kept.append(f)
+    return kept
+
+
+def _grouped(found: list[Finding], ctx: Context) -> list[Finding]:
+    """Findings of one code about sibling nodes under one Append (the partitions of a table,
+    the branches of a UNION) become one: the most severe, naming how many are alike."""
+    groups: dict[tuple[object, ...], list[Finding]] = {}
+    for f in found:  # most severe first: each group's first member leads it
+        groups.setdefault(_append_key(f, ctx), []).append(f)
+    out = []
+    for key, members in groups.items():
+        lead = members[0]
+        if len(members) > 1:
+            lead.node_ids = list(dict.fromkeys(n for m in members for n in m.node_ids))[:_LISTED]
+            lead.tables = list(dict.fromkeys(t for m in members for t in m.tables))[:_LISTED]
+            lead.evidence["similar"] = len(members) - 1
+            lead.title += f" (and {len(members) - 1} more like it under node #{key[-1]})"
+        out.append(lead)
+    return out
+
+
+def _append_key(f: Finding, ctx: Context) -> tuple[object, ...]:
+    plan_index = f.evidence.get("plan")
+    node_id = f.evidence.get("node", f.node_ids[0] if f.node_ids else None)
+    plans = ctx.plans
+    if not isinstance(plan_index, int) or not isinstance(node_id, int):
+        return (id(f),)
+    if not 0 <= plan_index < len(plans) or not 0 <= node_id < len(plans[plan_index].nodes):
+        return (id(f),)
+    for above in ancestors(plans[plan_index].nodes[node_id]):
+        if above.operation.endswith("Append"):  # Append, Merge Append, Parallel Append
+            return f.code, plan_index, above.id
+    return (id(f),)
+
+
+def _capped(found: list[Finding]) -> list[Finding]:
+    """At most a few findings per code (the most severe): the rest would drown them; the last
+    one kept says how many were left out."""
+    kept: list[Finding] = []
+    count: dict[str, int] = {}
+    last: dict[str, Finding] = {}
+    for f in found:
+        count[f.code] = count.get(f.code, 0) + 1
+        if count[f.code] <= MAX_PER_CODE:
+            kept.append(f)
+            last[f.code] = f
+    for code, total in count.items():
+        if total > MAX_PER_CODE:
+            last[code].evidence["not_listed"] = total - MAX_PER_CODE
+    return kept
+
+
+#: codes whose findings on one table are still distinct problems, told apart by this fact
+_DISTINCT_BY = {"n_plus_one": "sql"}
+
+
+def _unique(found: list[Finding]) -> list[Finding]:
+    """One finding per code and table set (or per fix when no table): the most severe."""
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for f in found:
+        key = (
+            (f.code, *sorted(t.lower() for t in f.tables))
+            if f.tables
+            else (f.code, f.fix or f.title)
+        )
+        if f.code in _DISTINCT_BY:
+            key += (str(f.evidence.get(_DISTINCT_BY[f.code])),)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(f)
+    return out

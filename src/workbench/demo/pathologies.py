@@ -149,7 +149,7 @@ PATHOLOGIES: tuple[Pathology, ...] = (
         sql="SELECT id, order_id, unit_price_cents * quantity AS line_value FROM order_items "
         "ORDER BY unit_price_cents * quantity DESC LIMIT 100000",
         fix="SET work_mem = '64MB'  -- or an index on the expression, or a smaller LIMIT",
-        fix_kind="settings",
+        fix_kind="setting",
         settings={"work_mem": "1MB"},
     ),
     Pathology(

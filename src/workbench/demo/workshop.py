@@ -47,8 +47,9 @@ def check(session: Session, exercise: str, fix: str | None) -> CheckResult:
     :data:`workbench.demo.pathologies.PATHOLOGIES`)."""
     item = pathology(exercise)
     if not fix or not fix.strip():
-        return CheckResult(exercise, False, "write your fix in the cell above, then run this "
-                           "cell again")
+        return CheckResult(
+            exercise, False, "write your fix in the cell above, then run this cell again"
+        )
     sql = item.sql_for(session.dialect)
     try:
         trial = session.try_fix(fix, sql=sql)
@@ -58,23 +59,32 @@ def check(session: Session, exercise: str, fix: str | None) -> CheckResult:
     if item.code == "select_star_wide_rows":  # the cost is bytes shipped, not server time
         wide, narrow = before.root.width or 0, after.root.width or 0
         passed = narrow * 3 <= wide
-        return CheckResult(exercise, passed, f"{'fixed' if passed else 'not yet'}: rows of "
-                           f"{wide} bytes before, {narrow} bytes after", trial)
+        return CheckResult(
+            exercise,
+            passed,
+            f"{'fixed' if passed else 'not yet'}: rows of "
+            f"{wide} bytes before, {narrow} bytes after",
+            trial,
+        )
     if item.code == "misestimate":
         estimated = _check_estimate(exercise, trial)
         if estimated.passed or not _faster(trial):
             return estimated
     if item.code == "sort_spill":
         spilled = any(n.spill for n in after.nodes)
-        message = ("the sort fits in memory now" if not spilled
-                   else "the sort still spills to disk")
+        message = "the sort fits in memory now" if not spilled else "the sort still spills to disk"
         return CheckResult(exercise, not spilled, f"{message} ({trial.verdict})", trial)
     passed = _faster(trial)
     if passed:
         return CheckResult(exercise, True, f"fixed: {trial.verdict}", trial)
-    return CheckResult(exercise, False, f"not yet: {trial.verdict}; look at the plan: "
-                       f"{after.hot_path[0].label if after.hot_path else after.root.label} still "
-                       "dominates", trial)
+    return CheckResult(
+        exercise,
+        False,
+        f"not yet: {trial.verdict}; look at the plan: "
+        f"{after.hot_path[0].label if after.hot_path else after.root.label} still "
+        "dominates",
+        trial,
+    )
 
 
 def _faster(trial: FixTrial) -> bool:

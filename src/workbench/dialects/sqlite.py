@@ -164,13 +164,26 @@ class SQLiteDialect(Dialect):
         for ix in fetch_dicts(dbapi, f'PRAGMA {prefix}index_list("{quoted}")'):
             ix_name = str(ix["name"]).replace('"', '""')
             cols = fetch_dicts(dbapi, f'PRAGMA {prefix}index_info("{ix_name}")')
+            definition = dbapi.execute(
+                f"SELECT sql FROM {prefix}sqlite_master WHERE type = 'index' AND name = ?",
+                (ix["name"],),
+            ).fetchone()
+            sql = definition[0] if definition else None
+            names = [c["name"] for c in cols]
+            if None in names and sql:
+                expressions = _index_expressions(sql)
+                if len(expressions) == len(names):
+                    names = [
+                        n if n is not None else e for n, e in zip(names, expressions, strict=True)
+                    ]
             indexes.append(
                 IndexInfo(
                     name=ix["name"],
-                    columns=tuple(str(c["name"]) for c in cols),
+                    columns=tuple(str(n) for n in names),
                     unique=bool(ix["unique"]),
                     primary=ix.get("origin") == "pk",
                     method="btree",
+                    definition=sql,
                     partial=bool(ix.get("partial")),
                 )
             )
@@ -220,6 +233,20 @@ class SQLiteDialect(Dialect):
             "ORDER BY name"
         ).fetchall()
         return [r[0] for r in rows]
+
+
+def _index_expressions(create_index: str) -> list[str]:
+    """The key parts of a ``CREATE INDEX`` (``lower(email)``, ``a + b``), as SQLite's PRAGMAs
+    name an expression key ``NULL``."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        index = sqlglot.parse_one(create_index, read="sqlite").this
+        columns = index.args["params"].args["columns"]
+        return [(c.this if isinstance(c, exp.Ordered) else c).sql("sqlite") for c in columns]
+    except Exception:  # an index sqlglot cannot read: keep the PRAGMA's answer
+        return []
 
 
 def _pragma_literal(value: Any) -> str:

@@ -104,7 +104,11 @@ class PlanNode:
         """Estimated vs actual rows, per loop (``None`` without actual rows)."""
         if self.actual_rows is None or self.estimated_rows is None or self.never_executed:
             return None
-        estimated, actual = max(self.estimated_rows, 1.0), max(self.actual_rows, 1.0)
+        # Per loop, as the engine estimates: an inner lookup that finds nothing in 100,000 loops
+        # was estimated at 1 row per loop, which is not "100,000× overestimated".
+        loops = self.loops if self.loops and self.loops > 0 else 1.0
+        estimated = max(self.estimated_rows / loops, 1.0)
+        actual = max(self.actual_rows / loops, 1.0)
         if actual > estimated:
             return Misestimate(actual / estimated, "under")
         if actual < estimated:

@@ -62,8 +62,14 @@ class Workbench:
         import workbench as wb
 
         self.session = session if session is not None else wb.connect()
-        self.investigation = investigation or wb.Investigation(title, session=self.session)
-        self.architect = architect or wb.Architect(on_text=self._stream_text)
+        self.investigation = (
+            investigation
+            if investigation is not None
+            else wb.Investigation(title, session=self.session)
+        )
+        self.architect = (
+            architect if architect is not None else wb.Architect(on_text=self._stream_text)
+        )
         self.background = background
         self.plans: list[Plan] = []
         self.profiles: list[Profile] = []
@@ -84,13 +90,20 @@ class Workbench:
         # editor
         self.sql = w.Textarea(value=sql, layout={"width": "100%", "height": "90px"})
         self.params = w.Text(value=params, description="params", layout={"width": "40%"})
-        self.runs = w.BoundedIntText(value=200, min=1, max=10_000_000, description="runs",
-                                     layout={"width": "150px"})
-        self.concurrency = w.BoundedIntText(value=1, min=1, max=256, description="clients",
-                                            layout={"width": "150px"})
+        self.runs = w.BoundedIntText(
+            value=200, min=1, max=10_000_000, description="runs", layout={"width": "150px"}
+        )
+        self.concurrency = w.BoundedIntText(
+            value=1, min=1, max=256, description="clients", layout={"width": "150px"}
+        )
         # actions
         self.buttons = {
-            name: w.Button(description=label, button_style=style, tooltip=tip)
+            name: w.Button(
+                description=label,
+                button_style=style,
+                tooltip=tip,
+                layout={"width": "auto", "min_width": "90px"},
+            )
             for name, label, style, tip in (
                 ("explain", "Explain", "", "the plan, estimates only"),
                 ("analyze", "Explain Analyze", "info", "run it and time every step"),
@@ -116,25 +129,32 @@ class Workbench:
         self.follow_button = w.Button(description="Ask")
         self.evidence_html = w.HTML()
         self.history_html = w.HTML()
-        self.tabs = w.Tab(children=[
-            w.VBox([self.plan_html, self.node_select, self.node_details]),
-            self.charts,
-            w.VBox([self.findings_box, self.fix_result]),
-            w.VBox([self.answer_html, w.HBox([self.follow_up, self.follow_button])]),
-            self.evidence_html,
-            self.history_html,
-        ])
+        self.tabs = w.Tab(
+            children=[
+                w.VBox([self.plan_html, self.node_select, self.node_details]),
+                self.charts,
+                w.VBox([self.findings_box, self.fix_result]),
+                w.VBox([self.answer_html, w.HBox([self.follow_up, self.follow_button])]),
+                self.evidence_html,
+                self.history_html,
+            ]
+        )
         for i, name in enumerate(_TABS):
             self.tabs.set_title(i, name)
-        self.widget = w.VBox([
-            w.HBox([self.connection, self.url, self.connect_button]),
-            self.sql,
-            w.HBox([self.params, self.runs, self.concurrency]),
-            w.HBox([*self.buttons.values(), self.stop_button]),
-            self.status,
-            self.python,
-            self.tabs,
-        ], layout={"border": "1px solid #d0d7de", "padding": "6px"})
+        self.widget = w.VBox(
+            [
+                w.HBox([self.connection, self.url, self.connect_button]),
+                self.sql,
+                w.HBox([self.params, self.runs, self.concurrency]),
+                w.HBox(
+                    [*self.buttons.values(), self.stop_button], layout={"flex_flow": "row wrap"}
+                ),
+                self.status,
+                self.python,
+                self.tabs,
+            ],
+            layout={"border": "1px solid #d0d7de", "padding": "6px"},
+        )
         self._wire()
         self._show_connection()
         self._show_history()
@@ -160,7 +180,10 @@ class Workbench:
     # -- actions ----------------------------------------------------------------------------------
     def explain(self, analyze: bool = False) -> None:
         """Explain (or Explain Analyze) the editor's statement."""
-        sql, params = self._statement()
+        statement = self._checked_statement()
+        if statement is None:
+            return
+        sql, params = statement
         line = f"plan = s.explain({sql!r}{', analyze=True' if analyze else ''}{_params(params)})"
 
         def work() -> None:
@@ -175,18 +198,26 @@ class Workbench:
 
     def profile(self) -> None:
         """Profile the editor's statement (runs, clients)."""
-        sql, params = self._statement()
+        statement = self._checked_statement()
+        if statement is None:
+            return
+        sql, params = statement
         runs, clients = int(self.runs.value), int(self.concurrency.value)
         extra = f", concurrency={clients}" if clients > 1 else ""
         line = f"prof = s.profile({sql!r}, runs={runs}{extra}{_params(params)})"
 
         def work() -> None:
-            prof = self.session.profile(sql, runs=runs, concurrency=clients, params=params,
-                                        stop=self._stop.is_set, progress=False)
+            prof = self.session.profile(
+                sql,
+                runs=runs,
+                concurrency=clients,
+                params=params,
+                stop=self._stop.is_set,
+                progress=False,
+            )
             self.profiles.append(prof)
             self.investigation.record(prof, code=line)
-            self._show_charts([prof.histogram(), prof.ecdf(), prof.timeline()],
-                              prof.describe())
+            self._show_charts([prof.histogram(), prof.ecdf(), prof.timeline()], prof.describe())
             self._refresh_findings()
             self.tabs.selected_index = 1
 
@@ -197,8 +228,10 @@ class Workbench:
         if self._capture is None:
             self._capture = self.session.capture().__enter__()
             self.buttons["capture"].description = "Stop capture"
-            self._say("Capturing: run your app code in any cell, then press Stop capture.",
-                      "cap = s.capture().__enter__()   # or: with s.capture() as cap: ...")
+            self._say(
+                "Capturing: run your app code in any cell, then press Stop capture.",
+                "cap = s.capture().__enter__()   # or: with s.capture() as cap: ...",
+            )
             return
         cap, self._capture = self._capture, None
         cap.__exit__(None, None, None)
@@ -229,8 +262,11 @@ class Workbench:
     def ask(self, question: str | None = None) -> None:
         """Send the evidence to the architect (or a follow-up question)."""
         follow = bool(question and self.architect.evidence is not None)
-        line = f"arch.ask({question!r})" if follow else (
-            "answer = arch.analyze(s.evidence(sql, plan=plan, profile=prof, capture=cap))")
+        line = (
+            f"arch.ask({question!r})"
+            if follow
+            else ("answer = arch.analyze(s.evidence(sql, plan=plan, profile=prof, capture=cap))")
+        )
 
         def work() -> None:
             self._streamed = []
@@ -277,7 +313,10 @@ class Workbench:
     def try_fix(self, index: int) -> None:
         """Try finding ``index``'s fix in the rollback sandbox."""
         finding = self.findings[index]
-        sql, params = self._statement()
+        statement = self._checked_statement()
+        if statement is None:
+            return
+        sql, params = statement
         line = f"s.try_fix(findings[{index}], sql={sql!r})"
 
         def work() -> None:
@@ -299,8 +338,9 @@ class Workbench:
             thread.join(timeout)
 
     # -- running ----------------------------------------------------------------------------------
-    def _run(self, name: str, line: str, work: Callable[[], None], *, stoppable: bool = False
-             ) -> None:
+    def _run(
+        self, name: str, line: str, work: Callable[[], None], *, stoppable: bool = False
+    ) -> None:
         if self._thread is not None and self._thread.is_alive():
             self._error("Another action is still running: wait for it, or press Stop.")
             return
@@ -321,8 +361,7 @@ class Workbench:
             except Exception as exc:  # a bug must not kill the panel: say it, keep going
                 self._error(f"{type(exc).__name__}: {exc}")
             else:
-                self._say(f"{escape(name)} done in {time.perf_counter() - started:,.1f} s.",
-                          line)
+                self._say(f"{escape(name)} done in {time.perf_counter() - started:,.1f} s.", line)
             finally:
                 self._busy(False, stoppable)
                 self._show_history()
@@ -350,6 +389,14 @@ class Workbench:
         self.status.value = f"<span style='color:#cf222e'>⚠ {text}</span>"
 
     # -- helpers ----------------------------------------------------------------------------------
+    def _checked_statement(self) -> tuple[str, dict[str, Any] | None] | None:
+        """The editor's statement, or ``None`` after showing what is wrong with it."""
+        try:
+            return self._statement()
+        except WorkbenchError as exc:
+            self._error(str(exc))
+            return None
+
     def _statement(self) -> tuple[str, dict[str, Any] | None]:
         sql = self.sql.value.strip()
         text = self.params.value.strip()
@@ -358,8 +405,9 @@ class Workbench:
         try:
             params = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise WorkbenchError(f"params is not JSON: {exc.msg}",
-                                 hint='write a JSON object, e.g. {"id": 42}') from None
+            raise WorkbenchError(
+                f"params is not JSON: {exc.msg}", hint='write a JSON object, e.g. {"id": 42}'
+            ) from None
         if not isinstance(params, dict):
             raise WorkbenchError("params must be a JSON object", hint='e.g. {"id": 42}')
         return sql, params
@@ -367,8 +415,11 @@ class Workbench:
     def _evidence(self, question: str | None) -> Any:
         sql, _ = self._statement()
         return self.session.evidence(
-            sql or None, plans=self.plans[-2:], profiles=self.profiles[-2:],
-            captures=self.captures[-1:], question=question or None,
+            sql or None,
+            plans=self.plans[-2:],
+            profiles=self.profiles[-2:],
+            captures=self.captures[-1:],
+            question=question or None,
         )
 
     def _refresh_findings(self) -> None:
@@ -400,14 +451,18 @@ class Workbench:
             payload = self._evidence(None).payload()
         except WorkbenchError as exc:
             return f"<i>{escape(exc.message)}</i>"
-        return ("<p>Exactly what <b>Ask the Architect</b> would send (redacted):</p>"
-                f"<pre style='white-space:pre-wrap'>{escape(payload)}</pre>")
+        return (
+            "<p>Exactly what <b>Ask the Architect</b> would send (redacted):</p>"
+            f"<pre style='white-space:pre-wrap'>{escape(payload)}</pre>"
+        )
 
     def _show_connection(self) -> None:
         s = self.session
         label = escape(s.label or s.dialect)
-        self.connection.value = (f"<b>{label}</b> · {escape(s.dialect)} "
-                                 f"{escape(s.server.version)} · <code>{escape(s.url)}</code>")
+        self.connection.value = (
+            f"<b>{label}</b> · {escape(s.dialect)} "
+            f"{escape(s.server.version)} · <code>{escape(s.url)}</code>"
+        )
 
     def _show_plan(self, plan: Plan) -> None:
         self.plan_html.value = plan.to_html()
@@ -422,8 +477,10 @@ class Workbench:
             return
         node = self.plans[-1].node(int(change["new"]))
         details = node_details(node)
-        self.node_details.value = (f"<pre style='white-space:pre-wrap'>"
-                                   f"{escape(json.dumps(details, indent=1, default=str))}</pre>")
+        self.node_details.value = (
+            f"<pre style='white-space:pre-wrap'>"
+            f"{escape(json.dumps(details, indent=1, default=str))}</pre>"
+        )
 
     def _show_charts(self, figures: list[Any], caption: str) -> None:
         import io
@@ -438,12 +495,15 @@ class Workbench:
         self.charts.children = tuple(images)
 
     def _show_history(self) -> None:
-        steps = "".join(f"<li>{escape(s.kind)}: {escape(s.title)}</li>"
-                        for s in self.investigation.steps)
+        steps = "".join(
+            f"<li>{escape(s.kind)}: {escape(s.title)}</li>" for s in self.investigation.steps
+        )
         lines = "\n".join(self.history) or "# nothing yet"
-        self.history_html.value = (f"<p>Recorded in <code>{escape(str(self.investigation.folder))}"
-                                   f"</code>:</p><ol>{steps}</ol><p>The same in Python:</p>"
-                                   f"<pre>{escape(lines)}</pre>")
+        self.history_html.value = (
+            f"<p>Recorded in <code>{escape(str(self.investigation.folder))}"
+            f"</code>:</p><ol>{steps}</ol><p>The same in Python:</p>"
+            f"<pre>{escape(lines)}</pre>"
+        )
 
     def _stream_text(self, chunk: str) -> None:
         """The architect's text as it streams in, re-rendered at most every 0.2 s."""

@@ -1,0 +1,276 @@
+"""Steps that measured something, as report blocks: plans, profiles, comparisons, sweeps and
+captures (with their charts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.plans.render import format_ms
+from workbench.report.numbers import clip, count, num, p_value
+from workbench.report.views import (
+    Block,
+    Chart,
+    Code,
+    Facts,
+    PlanTree,
+    Table,
+    Text,
+    Verdict,
+)
+
+if TYPE_CHECKING:
+    from workbench.investigation import Step
+    from workbench.plans.model import Plan
+    from workbench.profiling.result import Comparison, Profile
+
+__all__ = ["capture", "comparison", "plan", "profile", "sweep"]
+
+#: statement groups of a capture listed in a report
+MAX_CAPTURE_GROUPS = 15
+
+
+def stem(step: Step, what: str) -> str:
+    """A chart's file stem: ``step003-histogram``."""
+    return f"step{step.id:03d}-{what}"
+
+
+# -- plans ----------------------------------------------------------------------------------------
+def plan(step: Step, folder: Path, charts: bool) -> list[Block]:
+    plan: Plan = step.object(folder)
+    blocks: list[Block] = []
+    if plan.sql:
+        blocks.append(Code(plan.sql, "sql", "Query"))
+    blocks.append(Facts(tuple(_plan_facts(plan))))
+    blocks.append(PlanTree(plan))
+    if charts:
+        blocks.append(
+            Chart(stem(step, "plan"), "Exclusive time per plan node, hot path in red", plan.chart)
+        )
+    return blocks
+
+
+def _plan_facts(plan: Plan) -> list[tuple[str, str]]:
+    summary = plan.summary()
+    facts = [
+        ("engine", plan.dialect),
+        ("measured", "yes (EXPLAIN ANALYZE)" if plan.analyzed else "no: planner estimates only"),
+        ("total time", format_ms(plan.total_time_ms)),
+    ]
+    if plan.planning_time_ms is not None:
+        facts.append(("planning time", format_ms(plan.planning_time_ms)))
+    facts.append(("nodes", f"{len(plan.nodes):,}"))
+    if summary.get("hottest"):
+        share = summary.get("hottest_share")
+        facts.append(
+            ("hottest node", f"{summary['hottest']}" + (f" ({share:.0%})" if share else ""))
+        )
+    if summary.get("worst_misestimate"):
+        facts.append(("worst misestimate", str(summary["worst_misestimate"])))
+    if plan.statement_rows is not None:
+        facts.append(("rows returned", f"{plan.statement_rows:,}"))
+    return facts
+
+
+# -- profiles -------------------------------------------------------------------------------------
+_STAT_COLUMNS = ("p50", "p90", "p95", "p99", "max", "mean", "std", "min")
+
+
+def profile(step: Step, folder: Path, charts: bool) -> list[Block]:
+    prof: Profile = step.object(folder)
+    summary = dict(step.data.get("summary") or prof.summary())
+    blocks: list[Block] = []
+    if prof.mode == "callable":
+        blocks.append(Text(f"Python callable: {prof.label or prof.sql}"))
+    elif prof.sql:
+        blocks.append(Code(prof.sql, "sql", "Statement"))
+    facts = [
+        ("runs", count(summary.get("runs"))),
+        ("errors", count(summary.get("errors"))),
+        ("mode", prof.mode),
+        ("concurrency", str(prof.concurrency)),
+        ("throughput", f"{num(summary.get('qps'))} per second"),
+    ]
+    if prof.params and prof.params != "none":
+        facts.append(("parameters", prof.params))
+    blocks.append(Facts(tuple(facts)))
+    blocks.append(_stats_table([("latency", summary)], caption="Latency (ms)"))
+    split = step.data.get("split")
+    if split:
+        blocks.append(
+            Facts(
+                (
+                    ("database time (p50)", format_ms(split.get("db_ms_p50"))),
+                    ("round trips (p50)", num(split.get("round_trips_p50"), 0)),
+                    ("Python time (p50)", format_ms(split.get("python_ms_p50"))),
+                )
+            )
+        )
+    blocks.extend(Text(note, muted=True) for note in prof.notes)
+    if prof.messages:
+        rows = tuple((m,) for m in prof.messages[:10])
+        blocks.append(Table(("error messages",), rows, caption="Errors"))
+    if charts and prof.latencies_ms.size:
+        blocks.extend(_profile_charts(step, prof))
+    return blocks
+
+
+def _profile_charts(step: Step, prof: Profile) -> list[Block]:
+    from workbench import charts
+
+    out: list[Block] = [
+        Chart(stem(step, "histogram"), "Latency histogram", prof.histogram),
+        Chart(stem(step, "percentiles"), "Latency percentiles", prof.ecdf),
+        Chart(stem(step, "timeline"), "Latency over time", prof.timeline),
+    ]
+    if "db_ms" in prof.extra and "python_ms" in prof.extra:
+        out.append(
+            Chart(
+                stem(step, "split"),
+                "Database and Python time per run",
+                lambda: charts.split_chart(prof),
+            )
+        )
+    return out
+
+
+def _stats_table(rows: list[tuple[str, dict[str, Any]]], *, caption: str) -> Table:
+    columns = ("", *_STAT_COLUMNS, "runs", "errors")
+    body = tuple(
+        (
+            name,
+            *(num(stats.get(c)) for c in _STAT_COLUMNS),
+            count(stats.get("runs")),
+            count(stats.get("errors")),
+        )
+        for name, stats in rows
+    )
+    return Table(columns, body, caption=caption, numeric=frozenset(range(1, len(columns))))
+
+
+# -- comparisons and sweeps -----------------------------------------------------------------------
+def comparison(step: Step, folder: Path, charts: bool) -> list[Block]:
+    comparison: Comparison = step.object(folder)
+    data = step.data
+    verdict = data.get("verdict") or comparison.verdict
+    tone = "good" if comparison.faster else "bad" if comparison.slower else "neutral"
+    before = comparison.baseline.label or data.get("baseline")
+    after = comparison.candidate.label or data.get("candidate")
+    blocks: list[Block] = [
+        Verdict(verdict, tone),
+        _stats_table(
+            [
+                ("before" + (f": {before}" if before else ""), comparison.baseline.summary()),
+                ("after" + (f": {after}" if after else ""), comparison.candidate.summary()),
+            ],
+            caption="Latency (ms)",
+        ),
+        Facts(
+            (
+                ("ratio of medians (before / after)", num(data.get("ratio"))),
+                (
+                    "confidence interval",
+                    f"{num(data.get('ci_low'))} – {num(data.get('ci_high'))}",
+                ),
+                ("p-value (Mann-Whitney)", p_value(data.get("p_value"))),
+                ("significant", "yes" if data.get("significant") else "no"),
+            )
+        ),
+    ]
+    if charts and comparison.baseline.latencies_ms.size and comparison.candidate.latencies_ms.size:
+        blocks.append(Chart(stem(step, "compare"), "Before and after", comparison.chart))
+    return blocks
+
+
+class _RecordedSweep:
+    """A sweep as recorded: its levels' numbers (what :func:`~workbench.charts.sweep_chart`
+    reads), without rerunning anything."""
+
+    def __init__(self, sql: str, levels: list[dict[str, Any]]) -> None:
+        self.sql = sql
+        self.levels = levels
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(self.levels)
+
+
+def sweep(step: Step, folder: Path, charts: bool) -> list[Block]:
+    from workbench.charts import sweep_chart
+
+    data = step.data
+    levels = list(data.get("levels") or [])
+    sweep = _RecordedSweep(str(data.get("sql") or ""), levels)
+    columns = ("concurrency", "qps", "p50", "p95", "p99", "errors", "mode")
+    rows = tuple(
+        tuple(
+            num(level.get(c)) if c in ("qps", "p50", "p95", "p99") else str(level.get(c, ""))
+            for c in columns
+        )
+        for level in levels
+    )
+    blocks: list[Block] = [
+        Code(sweep.sql, "sql", "Statement"),
+        Table(columns, rows, caption="Latency (ms) by clients", numeric=frozenset(range(6))),
+    ]
+    if charts and levels:
+        blocks.append(
+            Chart(
+                stem(step, "sweep"),
+                "Throughput against latency",
+                lambda: sweep_chart(sweep),  # type: ignore[arg-type]
+            )
+        )
+    return blocks
+
+
+# -- captures -------------------------------------------------------------------------------------
+def capture(step: Step, folder: Path, charts: bool) -> list[Block]:
+    data = step.data
+    summary = data.get("summary") or {}
+    blocks: list[Block] = [
+        Facts(
+            (
+                ("statements", count(summary.get("statements"))),
+                ("distinct statements", count(summary.get("distinct"))),
+                ("database time", format_ms(summary.get("db_ms"))),
+                ("wall time", format_ms(summary.get("wall_ms"))),
+                ("errors", count(summary.get("errors"))),
+            )
+        )
+    ]
+    candidates = summary.get("n_plus_one") or []
+    for candidate in candidates:
+        sites = candidate.get("call_sites") or []
+        blocks.append(
+            Verdict(
+                f"N+1 candidate: the same statement ran {candidate.get('count')} times "
+                f"({format_ms(candidate.get('total_ms'))} in the database)",
+                "bad",
+            )
+        )
+        blocks.append(Code(str(candidate.get("sql") or ""), "sql", "Repeated statement"))
+        if sites:
+            blocks.append(Table(("call site",), tuple((s,) for s in sites), caption="Called from"))
+    groups = list(data.get("groups") or [])[:MAX_CAPTURE_GROUPS]
+    if groups:
+        rows = tuple(
+            (
+                count(g.get("count")),
+                num(g.get("total_ms")),
+                num(g.get("mean_ms")),
+                clip(str(g.get("sql") or ""), 160),
+                "; ".join((g.get("call_sites") or [])[:2]),
+            )
+            for g in groups
+        )
+        blocks.append(
+            Table(
+                ("count", "total ms", "mean ms", "statement", "call site"),
+                rows,
+                caption="Statements by total time",
+                numeric=frozenset({0, 1, 2}),
+            )
+        )
+    return blocks

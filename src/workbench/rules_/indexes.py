@@ -1,0 +1,460 @@
+"""Index rules: ``missing_index``, ``filter_waste``, ``unindexed_foreign_key``.
+
+missing_index
+    A full scan (PostgreSQL Seq Scan / Parallel Seq Scan, MySQL/MariaDB table scan, SQLite
+    SCAN) of a table of ≥ 1,000 rows whose filter is selective (≥ 90% of the rows read are
+    removed; without execution numbers, an estimate ≤ 10% of the table), on equality/range
+    columns no B-tree index starts with. Also: the inner side of a nested loop scanned again
+    for every outer row (loops > 1) with no index on the join key, and SQLite's AUTOMATIC
+    indexes (built by the engine for each execution because none exists). The fix is
+    ``CREATE INDEX <table>_<cols>_idx ON <table> (<equality columns>, <one range column>)``.
+    DuckDB is skipped: its columnar scans use zone maps, not B-trees.
+filter_waste
+    A scan that read ≥ 10,000 rows and removed ≥ 90% of them with its filter (or a join filter
+    that discarded ≥ 90% of ≥ 10,000 row pairs), when no more specific finding (missing index,
+    non-sargable predicate, leading wildcard) explains the same node. The fix: a composite
+    index when an index served part of the condition; on PostgreSQL, a ``*_pattern_ops`` index
+    for a prefix ``LIKE`` the collation keeps from a plain B-tree; ``ANALYZE`` when a usable
+    index exists but the planner preferred the scan.
+unindexed_foreign_key
+    A foreign key whose columns start no index, on a table of ≥ 1,000 rows: joins and lookups
+    by the key, and every delete of a parent row, scan the child table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from workbench.rules_.base import Context, Table, inclusive_share, is_full_scan
+from workbench.rules_.predicates import Predicate, predicates
+from workbench.rules_.scans import condition_text, names_of, own_predicates, shown_condition, volume
+from workbench.rules_.text import (
+    finding,
+    fmt_int,
+    fmt_ms,
+    fmt_pct,
+    index_name,
+    lookup_effect,
+    scan_severity,
+)
+
+if TYPE_CHECKING:
+    from workbench.findings import Finding
+    from workbench.plans.model import Plan, PlanNode
+
+__all__ = ["RULES", "filter_waste", "missing_index", "unindexed_foreign_key"]
+
+MIN_TABLE_ROWS = 1_000
+SELECTIVE = 0.9  # share of the rows read that the filter removed
+WASTE_MIN_ROWS = 10_000
+WASTE_SHARE = 0.9
+FK_MIN_ROWS = 1_000
+_MAX_INDEX_COLUMNS = 4
+
+
+def index_columns(preds: list[Predicate], table: Table) -> list[str]:
+    """Columns for a B-tree serving ``preds``: equality columns first, then one range column
+    (a B-tree can only narrow on the first range column it meets)."""
+    eq = [p.column for p in preds if p.kind == "eq" and p.column and table.has_column(p.column)]
+    ranges = [
+        p.column for p in preds if p.kind == "range" and p.column and table.has_column(p.column)
+    ]
+    eq = list(dict.fromkeys(eq))
+    ranges = [c for c in dict.fromkeys(ranges) if c not in eq]
+    return (eq[: _MAX_INDEX_COLUMNS - 1] + ranges[:1]) if eq else ranges[:1]
+
+
+def create_index(ctx: Context, table: Table, columns: list[str]) -> str:
+    name = index_name(table.name, *columns)
+    cols = ", ".join(ctx.ident(c) for c in columns)
+    return f"CREATE INDEX {ctx.ident(name)} ON {ctx.table_ref(table)} ({cols})"
+
+
+def _serving_index(table: Table, preds: list[Predicate]) -> str | None:
+    """The index the planner could have used for ``preds`` (so none is missing)."""
+    eq = [p.column for p in preds if p.kind == "eq" and p.column]
+    lead = eq or [p.column for p in preds if p.kind == "range" and p.column][:1]
+    for column in lead:
+        index = table.leading_index(column)
+        if index is not None:
+            return str(index.get("name"))
+    return None
+
+
+# -- missing_index --------------------------------------------------------------------------------
+def missing_index(ctx: Context) -> Iterator[Finding]:
+    if ctx.dialect == "duckdb":
+        return
+    for i, plan, node in ctx.nodes():
+        if is_full_scan(node):
+            found = _filtered_scan(ctx, i, plan, node)
+        elif _automatic_index(node):
+            found = _sqlite_automatic(ctx, i, node)
+        else:
+            continue
+        if found is not None:
+            yield found
+    for i, plan in enumerate(ctx.plans):
+        for loop in _nested_loops(plan):
+            yield from _inner_scans(ctx, i, plan, loop)
+
+
+def _filtered_scan(ctx: Context, i: int, plan: Plan, node: PlanNode) -> Finding | None:
+    table = ctx.table_or_stub(node.relation)
+    if table is None:
+        return None
+    vol = volume(ctx, plan, node, table)
+    if vol is None or vol.read < MIN_TABLE_ROWS or vol.removed_share < SELECTIVE:
+        return None
+    preds = own_predicates(ctx, node, table)
+    columns = index_columns(preds, table)
+    if not columns or _serving_index(table, preds):
+        return None
+    ms = node.inclusive_time_ms
+    share = inclusive_share(plan, node)
+    filter_text = shown_condition(node, ctx.dialect) or " AND ".join(p.text for p in preds)
+    label = f"#{node.id} {node.label}" if node.id >= 0 else node.label
+    how = "read" if vol.measured else "is expected to read"
+    known = ctx.table(node.relation) is not None
+    detail = (
+        f"Node {label} {how} {fmt_int(vol.read)} rows and its filter `{filter_text}` kept "
+        f"{fmt_int(vol.kept)} ({fmt_pct(vol.removed_share)} thrown away); "
+        + (
+            f"no index starts with {', '.join(columns)}, so every execution reads the whole table."
+            if known
+            else f"the schema is not in the evidence: unless an index on {', '.join(columns)} "
+            "exists and was not chosen, one would turn the scan into a lookup."
+        )
+    )
+    return finding(
+        "missing_index",
+        scan_severity(vol.read, ms, share),
+        f"{node.operation} on {table.name} reads {fmt_int(vol.read)} rows to keep "
+        f"{fmt_int(vol.kept)}: no index on ({', '.join(columns)})",
+        detail,
+        evidence={
+            "plan": i,
+            "node": node.id,
+            "rows_read": vol.read,
+            "rows_kept": vol.kept,
+            "removed_share": round(vol.removed_share, 4),
+            "measured": vol.measured,
+            "filter": ctx.shareable(filter_text),
+            "columns": columns,
+            "time_ms": ms,
+            "table_rows": table.rows,
+        },
+        fix=create_index(ctx, table, columns),
+        fix_kind="ddl",
+        expected_effect=lookup_effect(vol.read, vol.kept, ms),
+        node_ids=[node.id],
+        tables=[table.name],
+    )
+
+
+def _automatic_index(node: PlanNode) -> bool:
+    access = str(node.details.get("access") or node.index or "")
+    return node.operation == "SEARCH" and "AUTOMATIC" in access.upper()
+
+
+def _sqlite_automatic(ctx: Context, i: int, node: PlanNode) -> Finding | None:
+    """SQLite built a temporary index for this join: it does so on every execution."""
+    table = ctx.table(node.relation)
+    if table is None:
+        return None
+    preds = predicates(node.conditions.get("Index Cond"), "sqlite")
+    columns = index_columns(preds, table)
+    if not columns:
+        return None
+    rows = table.rows or 0.0
+    return finding(
+        "missing_index",
+        "high" if rows >= 100_000 else "medium",
+        f"SQLite builds a temporary index on {table.name} ({', '.join(columns)}) on every run",
+        f"Step #{node.id} `{node.raw.get('detail', node.label)}`: SQLite found no index for the "
+        f"join on {', '.join(columns)} and builds an AUTOMATIC one from all "
+        f"{fmt_int(rows)} rows each time the statement runs.",
+        evidence={"plan": i, "node": node.id, "columns": columns, "table_rows": table.rows},
+        fix=create_index(ctx, table, columns),
+        fix_kind="ddl",
+        expected_effect=f"no temporary index to build from {fmt_int(rows)} rows per execution; "
+        "the join probes a permanent index instead",
+        node_ids=[node.id],
+        tables=[table.name],
+    )
+
+
+def _nested_loops(plan: Plan) -> Iterator[PlanNode]:
+    for node in plan.root.walk():  # MySQL's nested loops are synthetic: walk the tree
+        if "nested loop" in node.operation.lower() and len(node.children) >= 2:
+            yield node
+
+
+def inner_scan(node: PlanNode) -> PlanNode | None:
+    """The scan under an inner side made of single-child wrappers (Materialize, Memoize)."""
+    for _ in range(4):
+        if node.relation:
+            return node
+        if len(node.children) != 1:
+            return None
+        node = node.children[0]
+    return None
+
+
+def join_column(ctx: Context, loop: PlanNode, scan: PlanNode, table: Table) -> str | None:
+    """The inner table's column in the join condition (join filter or the scan's filter)."""
+    names = names_of(scan)
+    texts = [(loop.conditions.get("Join Filter"), False), (condition_text(scan), True)]
+    for text, own_unqualified in texts:
+        for p in predicates(text, ctx.dialect):
+            if p.kind != "join" or p.other is None:
+                continue
+            if p.qualifier in names or (own_unqualified and p.qualifier is None):
+                column = p.column
+            elif p.other[0] in names or (own_unqualified and p.other[0] is None):
+                column = p.other[1]
+            else:
+                continue
+            if column and table.has_column(column):
+                return column
+    return None
+
+
+def _inner_scans(ctx: Context, i: int, plan: Plan, loop: PlanNode) -> Iterator[Finding]:
+    for inner in loop.children[1:]:
+        scan = inner_scan(inner)
+        if scan is None or not is_full_scan(scan):
+            continue
+        table = ctx.table(scan.relation)
+        if table is None or (table.rows or 0.0) < MIN_TABLE_ROWS:
+            continue
+        loops = max(float(scan.loops or 1.0), float(inner.loops or 1.0))
+        if loops <= 1 and not ctx.is_mysql:  # MySQL's join buffer re-reads it per batch
+            continue
+        key = join_column(ctx, loop, scan, table)
+        if key is None or table.leading_index(key) is not None:
+            continue
+        others = [c for c in index_columns(own_predicates(ctx, scan, table), table) if c != key]
+        columns = [key, *others][:_MAX_INDEX_COLUMNS]
+        yield _inner_finding(ctx, i, plan, loop, scan, table, columns, loops)
+
+
+def _inner_finding(
+    ctx: Context,
+    i: int,
+    plan: Plan,
+    loop: PlanNode,
+    scan: PlanNode,
+    table: Table,
+    columns: list[str],
+    loops: float,
+) -> Finding:
+    rows = table.rows or 0.0
+    read = rows * loops
+    ms = loop.children[-1].inclusive_time_ms if loop.children else None
+    per_loop = (loop.actual_rows or 0.0) / loops if loops else 0.0
+    return finding(
+        "missing_index",
+        scan_severity(read, ms, inclusive_share(plan, scan)),
+        f"{table.name} is scanned in full {fmt_int(loops)} times by a nested loop: "
+        f"no index on {columns[0]}",
+        f"The inner side of node #{loop.id} ({loop.label}) is {scan.label}: for each of the "
+        f"{fmt_int(loops)} outer rows it reads all {fmt_int(rows)} rows of {table.name} to find "
+        f"the matching {columns[0]} (about {fmt_int(read)} rows read in total).",
+        evidence={
+            "plan": i,
+            "node": scan.id,
+            "join_node": loop.id,
+            "loops": loops,
+            "table_rows": table.rows,
+            "columns": columns,
+            "time_ms": ms,
+        },
+        fix=create_index(ctx, table, columns),
+        fix_kind="ddl",
+        expected_effect=f"{fmt_int(loops)} full scans of {fmt_int(rows)} rows become "
+        f"{fmt_int(loops)} index lookups of ~{fmt_int(max(per_loop, 1))} rows each"
+        + (f": from ~{fmt_ms(ms)} to a few ms" if ms else ""),
+        node_ids=[scan.id, loop.id] if loop.id >= 0 else [scan.id],
+        tables=[table.name],
+    )
+
+
+# -- filter_waste ---------------------------------------------------------------------------------
+def filter_waste(ctx: Context) -> Iterator[Finding]:
+    if ctx.dialect == "duckdb":
+        return
+    for i, plan, node in ctx.nodes():
+        if node.relation and condition_text(node):
+            found = _wasteful_scan(ctx, i, plan, node)
+            if found is not None:
+                yield found
+        if node.rows_removed_by_join_filter:
+            found = _wasteful_join(ctx, i, plan, node)
+            if found is not None:
+                yield found
+
+
+def _wasteful_scan(ctx: Context, i: int, plan: Plan, node: PlanNode) -> Finding | None:
+    table = ctx.table(node.relation)
+    vol = volume(ctx, plan, node, table)
+    if vol is None or not vol.measured or vol.read < WASTE_MIN_ROWS:
+        return None
+    if vol.removed_share < WASTE_SHARE:
+        return None
+    fix, kind, why = _waste_fix(ctx, node, table)
+    ms = node.inclusive_time_ms
+    return finding(
+        "filter_waste",
+        scan_severity(vol.read, ms, inclusive_share(plan, node)),
+        f"{node.label} throws away {fmt_pct(vol.removed_share)} of the {fmt_int(vol.read)} "
+        "rows it reads",
+        f"Node #{node.id} read {fmt_int(vol.read)} rows and its filter "
+        f"`{shown_condition(node, ctx.dialect)}` "
+        f"kept only {fmt_int(vol.kept)}. {why}",
+        evidence={
+            "plan": i,
+            "node": node.id,
+            "rows_read": vol.read,
+            "rows_kept": vol.kept,
+            "removed_share": round(vol.removed_share, 4),
+            "filter": ctx.shareable(shown_condition(node, ctx.dialect)),
+            "time_ms": ms,
+        },
+        fix=fix,
+        fix_kind=kind,
+        expected_effect=lookup_effect(vol.read, vol.kept, ms, what="read"),
+        node_ids=[node.id],
+        tables=[table.name] if table else [node.relation or ""],
+    )
+
+
+def _waste_fix(
+    ctx: Context, node: PlanNode, table: Table | None
+) -> tuple[str | None, str | None, str]:
+    if table is None:
+        return None, None, "An index matching the filter would let the engine skip those rows."
+    kinds = ("Filter", "Index Cond", "Recheck Cond")
+    preds = own_predicates(ctx, node, table, kinds)
+    columns = index_columns(preds, table)
+    used_index = bool(
+        node.index or node.conditions.get("Index Cond") or node.conditions.get("Recheck Cond")
+    )
+    if columns and table.index_with_prefix(columns) is None and (used_index or len(columns) > 1):
+        return (
+            create_index(ctx, table, columns),
+            "ddl",
+            f"An index on ({', '.join(columns)}) finds the rows it keeps directly.",
+        )
+    prefix = _prefix_like_index(ctx, table, preds)
+    if prefix is not None:
+        return prefix
+    serving = _serving_index(table, preds)
+    if serving:
+        return (
+            f"ANALYZE {ctx.table_ref(table)}",
+            "sql",
+            f"The index {serving} exists, yet the planner preferred to read everything: its "
+            "estimate of the rows matching is probably off; fresh statistics correct it.",
+        )
+    return None, None, "The filter cannot be served by an index as written."
+
+
+def _prefix_like_index(
+    ctx: Context, table: Table, preds: list[Predicate]
+) -> tuple[str, str, str] | None:
+    """PostgreSQL serves ``LIKE 'abc%'`` from a B-tree only under the C collation, or with a
+    ``*_pattern_ops`` operator class: the index to add when a prefix search reads everything."""
+    if not ctx.is_postgres:
+        return None
+    for p in preds:
+        if p.op != "like" or p.leading_wildcard or not p.pattern or p.column is None:
+            continue
+        if not isinstance(p.subject, exp.Column):
+            continue
+        if any(
+            "pattern_ops" in str(ix.get("definition") or "")
+            for ix in table.indexes
+            if p.column in table.index_columns(ix)
+        ):
+            return None  # there is one: the planner judged the prefix not selective
+        declared = (table.column_type(p.column) or "").lower()
+        ops = (
+            "varchar_pattern_ops"
+            if declared.startswith(("character varying", "varchar"))
+            else "text_pattern_ops"
+        )
+        name = ctx.ident(index_name(table.name, p.column, suffix="pattern_idx"))
+        return (
+            f"CREATE INDEX {name} ON {ctx.table_ref(table)} ({ctx.ident(p.column)} {ops})",
+            "ddl",
+            f"`{p.text}` searches a prefix, but the database's collation keeps a plain B-tree "
+            f"from serving LIKE; an index with {ops} compares bytes and does.",
+        )
+    return None
+
+
+def _wasteful_join(ctx: Context, i: int, plan: Plan, node: PlanNode) -> Finding | None:
+    removed = float(node.rows_removed_by_join_filter or 0.0)
+    pairs = removed + float(node.actual_rows or 0.0)
+    if pairs < WASTE_MIN_ROWS or removed / pairs < WASTE_SHARE:
+        return None
+    scan = inner_scan(node.children[-1]) if len(node.children) >= 2 else None
+    table = ctx.table(scan.relation) if scan else None
+    key = join_column(ctx, node, scan, table) if scan and table else None
+    fix = create_index(ctx, table, [key]) if table and key else None
+    return finding(
+        "filter_waste",
+        scan_severity(pairs, node.inclusive_time_ms, inclusive_share(plan, node)),
+        f"{node.label} compares {fmt_int(pairs)} row pairs and discards {removed / pairs:.0%}",
+        f"Node #{node.id}'s join filter `{node.conditions.get('Join Filter', '?')}` rejected "
+        f"{fmt_int(removed)} of {fmt_int(pairs)} combinations: the join is evaluated row by "
+        "row instead of looking the matches up.",
+        evidence={"plan": i, "node": node.id, "pairs": pairs, "removed": removed},
+        fix=fix,
+        fix_kind="ddl" if fix else None,
+        expected_effect=f"matches are looked up instead of testing {fmt_int(pairs)} pairs",
+        node_ids=[node.id],
+        tables=[table.name] if table else [],
+    )
+
+
+# -- unindexed_foreign_key ------------------------------------------------------------------------
+def unindexed_foreign_key(ctx: Context) -> Iterator[Finding]:
+    for table in ctx.tables():
+        rows = table.rows
+        if rows is None or rows < FK_MIN_ROWS:
+            continue
+        for fk in table.foreign_keys:
+            listed = fk.get("columns")
+            columns = [str(c) for c in listed if c] if isinstance(listed, list | tuple) else []
+            if not columns or table.index_with_prefix(columns) is not None:
+                continue
+            yield _fk_finding(ctx, table, fk, columns, rows)
+
+
+def _fk_finding(
+    ctx: Context, table: Table, fk: dict[str, object], columns: list[str], rows: float
+) -> Finding:
+    parent = str(fk.get("referenced_table") or "its parent table")
+    cols = ", ".join(columns)
+    return finding(
+        "unindexed_foreign_key",
+        "medium" if rows >= 100_000 else "low",
+        f"Foreign key {table.name}({cols}) → {parent} has no index",
+        f"{table.name} ({fmt_int(rows)} rows) references {parent} through {cols}, but no index "
+        f"starts with {cols}: finding the {table.name} rows of one {parent} row, joining from "
+        f"{parent}, and every DELETE or key UPDATE on {parent} scan the whole table.",
+        evidence={"constraint": fk.get("name"), "columns": columns, "table_rows": rows},
+        fix=create_index(ctx, table, columns),
+        fix_kind="ddl",
+        expected_effect=f"lookups by {cols} read a few index entries instead of "
+        f"{fmt_int(rows)} rows, and parent deletes stop scanning {table.name}",
+        tables=[table.name],
+    )
+
+
+RULES = (missing_index, filter_waste, unindexed_foreign_key)
