@@ -16,7 +16,7 @@ from workbench.persona import load_persona, resolve_model
 
 from .fake_anthropic import FakeAnthropic
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "backend-architect.md"
+SEED = Path(__file__).resolve().parent / "data" / "seeds" / "backend-architect.md"
 KEY = "sk-ant-test-KEY-canary-0123456789"
 PASSWORD = "Pw-canary-5c1e"
 LITERAL = "olivia.kowalski1@gmail.com"

@@ -1,6 +1,6 @@
 """The PostgreSQL TEXT plan parser: PEV2's corpus, every psql frame, edge cases, bad input.
 
-The corpus (``/work/shared/corpus/pev2``, see its README) pairs TEXT plans with the JSON PEV2's
+The corpus (``tests/data/pev2``, see its README) pairs TEXT plans with the JSON PEV2's
 own parser produces. PEV2 spells a few things its own way rather than PostgreSQL's; ``_as_postgres``
 translates those expectations to PostgreSQL's ``EXPLAIN (FORMAT JSON)`` spelling (each rule says
 why), so every field is still compared and the parser is held to PostgreSQL's format.
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from workbench.errors import PlanParseError
 from workbench.plans.pg_text import parse_pg_text, strip_psql_frames
 
-CORPUS = Path("/work/shared/corpus/pev2")
+CORPUS = Path(__file__).resolve().parent / "data" / "pev2"
 PAIRS = sorted(CORPUS.glob("from-text/*-plan")) + sorted(
     CORPUS.glob("12-line-wrapped-plans/*-plan")
 )

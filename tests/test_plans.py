@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import workbench as wb
 from workbench.plans import from_dict
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pev2"
+CORPUS = Path(__file__).resolve().parent / "data" / "pev2"
 
 POSTGRES_QUERIES = {
     "seq scan": "SELECT * FROM orders WHERE user_id = 4242",
