@@ -233,6 +233,7 @@ def test_check_fails_on_a_regression_and_passes_an_a_a_rerun(
         assert main([*args, "--json"]) == 1
         verdict = json.loads(capsys.readouterr().out)
         assert verdict["regressed"] is True and verdict["slowdown"] > 2
+        assert verdict["delta_ms"] > verdict["min_delta_ms"] == 0.1
         assert "slower" in verdict["verdict"]
     finally:
         with engine.begin() as conn:

@@ -225,9 +225,9 @@ def _parser() -> argparse.ArgumentParser:
         '  workbench check "$DATABASE_URL" "SELECT ..." --baseline perf/users.json --threshold 1.2',
         description="For CI pipelines: profile the statement and compare it with a baseline "
         "saved earlier (--save-baseline writes one: JSON with the samples). The check fails "
-        "when the new median is slower by more than --threshold and the difference is "
-        "statistically significant (bootstrap confidence interval beyond ±5%, Mann-Whitney "
-        "p < 0.05).\n\n" + _URL_HELP,
+        "when the new median is slower by more than --threshold, by more than --min-delta-ms "
+        "in absolute terms, and the difference is statistically significant (bootstrap "
+        "confidence interval beyond ±5%, Mann-Whitney p < 0.05).\n\n" + _URL_HELP,
         exit_one="statistically slower than the baseline by more than the threshold",
     )
     _sql_arguments(check)
@@ -239,6 +239,14 @@ def _parser() -> argparse.ArgumentParser:
         type=_ratio,
         default=1.2,
         help="slowdown allowed, as a ratio of medians (default: %(default)s)",
+    )
+    check.add_argument(
+        "--min-delta-ms",
+        type=float,
+        default=0.1,
+        metavar="MS",
+        help="ignore slowdowns of the median smaller than this: a 40 µs statement varies by "
+        "tens of µs between runs on a shared CI machine (default: %(default)s)",
     )
     _profile_arguments(check)
     check.add_argument(
@@ -577,8 +585,10 @@ def _check(args: argparse.Namespace) -> int:
             "workbench: note: the baseline was measured for a different statement", file=sys.stderr
         )
     comparison = baseline.compare(current)
+    summary = comparison.summary()
     slowdown = 1 / comparison.ratio if comparison.ratio > 0 else math.inf
-    regressed = comparison.slower and slowdown > args.threshold
+    delta_ms = summary["candidate_p50"] - summary["baseline_p50"]
+    regressed = comparison.slower and slowdown > args.threshold and delta_ms > args.min_delta_ms
     result = EXIT_FOUND if regressed else EXIT_OK
     if args.json:
         _print_json(
@@ -587,16 +597,18 @@ def _check(args: argparse.Namespace) -> int:
                 "verdict": comparison.verdict,
                 "slowdown": slowdown,
                 "threshold": args.threshold,
-                **comparison.summary(),
+                "delta_ms": delta_ms,
+                "min_delta_ms": args.min_delta_ms,
+                **summary,
                 "exit_code": result,
             }
         )
     else:
         state = "FAIL" if regressed else "ok"
-        summary = comparison.summary()
         print(
             f"{state}: {comparison.verdict} (baseline p50 {_fmt(summary['baseline_p50'])}, "
-            f"now {_fmt(summary['candidate_p50'])}, threshold {args.threshold:g}×)"
+            f"now {_fmt(summary['candidate_p50'])}, threshold {args.threshold:g}× and "
+            f"{args.min_delta_ms:g} ms)"
         )
     return result
 
