@@ -326,6 +326,41 @@ def test_stale_statistics(pg: Planted, table_name: str) -> None:
         pg.execute(f"DROP TABLE IF EXISTS {t}")
 
 
+def test_stale_statistics_after_real_changes_but_not_after_a_load_analysed_at_once(
+    pg: Planted, table_name: str
+) -> None:
+    t = table_name
+    sql = f"SELECT count(*) FROM {t} WHERE v = 3"
+    try:
+        # load and ANALYZE in one transaction: the insert counts reach the statistics system
+        # after the ANALYZE, so PostgreSQL reports 20,000 rows "modified since analyze"
+        with pg.engine.begin() as conn:
+            conn.execute(
+                text(f"CREATE TABLE {t} (id int, v int) WITH (autovacuum_enabled = false)")
+            )
+            conn.execute(text(f"INSERT INTO {t} SELECT g, g % 10 FROM generate_series(1, 20000) g"))
+            conn.execute(text(f"ANALYZE {t}"))
+        _flush_statistics(pg)
+        info = pg.s.table(t)
+        assert info.modified_since_analyze == 20_000  # what PostgreSQL says...
+        assert "stale_statistics" not in codes(run(pg.s, sql)[1])  # ...and why it is not stale
+        # 10,000 more rows after the ANALYZE: a third of the table is new to the planner
+        pg.execute(f"INSERT INTO {t} SELECT g, 3 FROM generate_series(20001, 30000) g")
+        _flush_statistics(pg)
+        f = one(run(pg.s, sql)[1], "stale_statistics")
+        assert f.fix == f"ANALYZE {t}" and "modified since the last ANALYZE" in f.title
+    finally:
+        pg.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def _flush_statistics(pg: Planted) -> None:
+    """Make the row counts of the fixture's connection visible to pg_stat_all_tables now."""
+    with pg.engine.begin() as conn:
+        conn.execute(text("SELECT pg_stat_force_next_flush()"))
+    with pg.engine.begin() as conn:
+        conn.execute(text("SELECT 1"))
+
+
 # -- spills, bitmaps, planning, parallelism -------------------------------------------------------
 def test_sort_spill_and_the_suggested_work_mem_is_enough(pg: Planted) -> None:
     sql = f"SELECT id, v FROM {pg.name} ORDER BY v"

@@ -22,7 +22,9 @@ __all__ = ["PostgreSQLDialect"]
 _TABLE_SQL = """
 SELECT c.oid, n.nspname AS schema, c.relname AS name, c.reltuples::float8 AS reltuples,
        pg_total_relation_size(c.oid) AS size_bytes, s.n_live_tup, s.n_mod_since_analyze,
-       greatest(s.last_analyze, s.last_autoanalyze) AS last_analyzed, c.relkind
+       s.n_tup_upd, s.n_tup_del,
+       greatest(s.last_analyze, s.last_autoanalyze) AS last_analyzed,
+       greatest(s.last_vacuum, s.last_autovacuum) AS last_vacuumed, c.relkind
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
@@ -261,7 +263,13 @@ class PostgreSQLDialect(Dialect):
             size_bytes=int(row["size_bytes"]) if row["size_bytes"] is not None else None,
             last_analyzed=row["last_analyzed"],
             modified_since_analyze=row["n_mod_since_analyze"],
-            extra={"n_live_tup": row["n_live_tup"], "relkind": row["relkind"]},
+            extra={
+                "n_live_tup": row["n_live_tup"],
+                "n_tup_upd": row["n_tup_upd"],
+                "n_tup_del": row["n_tup_del"],
+                "last_vacuumed": row["last_vacuumed"],
+                "relkind": row["relkind"],
+            },
         )
 
     def list_tables(self, dbapi: Any) -> list[str]:

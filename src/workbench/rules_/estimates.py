@@ -322,10 +322,34 @@ def stale(ctx: Context, table: Table, *, relaxed: bool = False) -> str | None:
     modified = data.get("modified_since_analyze")
     if not isinstance(modified, int | float) or not rows or modified < STALE_MIN_MODIFIED:
         return None
+    if _counted_late(table, modified):
+        return None
     share = modified / rows
     if share >= (STALE_SHARE_WITH_MISESTIMATE if relaxed else STALE_SHARE):
         return f"{fmt_int(modified)} rows ({share:.0%}) modified since the last ANALYZE"
     return None
+
+
+def _counted_late(table: Table, modified: float) -> bool:
+    """Whether the "modified since ANALYZE" count is rows ANALYZE already saw.
+
+    A backend reports its inserts to the statistics system up to seconds after commit; a bulk
+    load analysed right away (a migration, a test fixture) then reads as 100% modified. The
+    rows ANALYZE counted (``reltuples``) tell: had the inserts come after it, it would have seen
+    that many fewer rows than are live now. Only when the modifications are mostly inserts, and
+    no VACUUM (which also sets ``reltuples``) ran after the ANALYZE.
+    """
+    extra, data = table.extra, table.data
+    live, seen = extra.get("n_live_tup"), data.get("row_estimate")
+    if not isinstance(live, int | float) or not isinstance(seen, int | float) or live <= 0:
+        return False
+    changed = sum(v for v in (extra.get("n_tup_upd"), extra.get("n_tup_del")) if v)
+    if changed >= modified / 2:
+        return False
+    vacuumed, analysed = extra.get("last_vacuumed"), data.get("last_analyzed")
+    if vacuumed and analysed and str(vacuumed) > str(analysed):
+        return False
+    return bool(seen >= 0.9 * live and seen - (live - modified) >= 0.5 * modified)
 
 
 def _misestimated_tables(ctx: Context) -> set[str]:
