@@ -504,6 +504,24 @@ def test_diff_before_and_after_an_index(embedded_session: wb.Session) -> None:
     assert len(diff.to_frame()) >= len(after.nodes)
 
 
+def test_diff_calls_a_small_change_about_the_same() -> None:
+    def timed(ms: float) -> wb.Plan:
+        node = {
+            "Node Type": "Seq Scan",
+            "Relation Name": "t",
+            "Plan Rows": 10,
+            "Actual Rows": 10,
+            "Actual Loops": 1,
+            "Actual Total Time": ms,
+        }
+        return wb.parse_plan([{"Plan": node, "Execution Time": ms}])
+
+    assert timed(10.0).diff(timed(10.5)).direction == "same"
+    assert "about the same" in timed(10.0).diff(timed(9.4)).verdict
+    assert timed(10.0).diff(timed(4.0)).direction == "faster"
+    assert "2.5× slower" in timed(4.0).diff(timed(10.0)).verdict
+
+
 def test_round_trip_through_to_dict(embedded_session: wb.Session, tmp_path: Path) -> None:
     plans = [
         embedded_session.explain(POSTGRES_QUERIES["hash join and sort"], analyze=True),

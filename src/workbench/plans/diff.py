@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = ["NodeChange", "PlanDiff", "diff_plans"]
 
+#: a single EXPLAIN ANALYZE of each plan is "about the same" within this factor either way
+SAME_BAND = 1.1
+
 
 @dataclass
 class NodeChange:
@@ -88,6 +91,17 @@ class PlanDiff:
         return a / b
 
     @property
+    def direction(self) -> str | None:
+        """``"faster"``, ``"slower"``, ``"same"`` (within ±10%: one run of each plan cannot
+        tell such a difference from noise; profile both for that) or ``None`` without timing."""
+        ratio = self.time_ratio
+        if ratio is None:
+            return None
+        if 1 / SAME_BAND <= ratio <= SAME_BAND:
+            return "same"
+        return "faster" if ratio < 1 else "slower"
+
+    @property
     def verdict(self) -> str:
         ratio = self.time_ratio
         if ratio is None:
@@ -100,11 +114,11 @@ class PlanDiff:
                 )
             return "no timing to compare (run EXPLAIN ANALYZE on both)"
         b, a = self.before.total_time_ms or 0.0, self.after.total_time_ms or 0.0
-        if ratio < 1:
+        if self.direction == "faster":
             return f"{format_ms(b)} → {format_ms(a)}: {1 / ratio:,.1f}× faster"
-        if ratio > 1:
+        if self.direction == "slower":
             return f"{format_ms(b)} → {format_ms(a)}: {ratio:,.1f}× slower"
-        return f"{format_ms(b)} → {format_ms(a)}: unchanged"
+        return f"{format_ms(b)} → {format_ms(a)}: about the same (within ±10%, one run each)"
 
     def to_text(self) -> str:
         lines = [self.verdict]

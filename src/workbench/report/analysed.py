@@ -113,8 +113,7 @@ def fix(step: Step, folder: Path, charts: bool) -> list[Block]:
     before = live.before if live is not None else from_dict(data["before"])
     after = live.after if live is not None else from_dict(data["after"])
     diff = before.diff(after)
-    ratio = diff.time_ratio
-    tone = "neutral" if ratio is None else "good" if ratio < 1 else "bad"
+    tone = {"faster": "good", "slower": "bad"}.get(diff.direction or "", "neutral")
     blocks: list[Block] = [
         Code(str(data.get("fix") or ""), "sql", "Fix tried (in a transaction rolled back)"),
         Code(str(data.get("sql") or ""), "sql", "Query planned before and after"),
