@@ -106,7 +106,7 @@ def latency_histogram(
     counts, edges = np.histogram(values, bins=edges)
     axes.stairs(counts, edges, fill=True, color=COLORS["main"], alpha=0.85)
     if log:
-        axes.set_xscale("log")
+        _log_axis(axes.xaxis)
     if values.size:
         for name, value in zip(
             ("p50", "p95", "p99"), np.percentile(values, [50, 95, 99]), strict=True
@@ -125,6 +125,29 @@ def latency_histogram(
     return fig  # type: ignore[return-value]
 
 
+def _log_axis(axis: Any) -> None:
+    """A log scale labelled with plain numbers (``0.8``, ``1.2``, ``30``), never ``1.2×10⁰``.
+
+    Latencies often sit inside one decade (1.1 to 1.9 ms), where a log axis has no tick to
+    label; there the ticks are placed at round values instead. Call it after plotting: the
+    choice depends on the data's range."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+
+    axes = axis.axes
+    is_x = axis is axes.xaxis
+    (axes.set_xscale if is_x else axes.set_yscale)("log")
+    low, high = axes.get_xlim() if is_x else axes.get_ylim()
+    plain = FuncFormatter(lambda value, _pos: f"{value:.4g}")
+    if low > 0 and high / low < 10:
+        axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+        axis.set_minor_locator(NullLocator())
+    else:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_minor_locator(LogLocator(base=10, subs="auto"))
+        axis.set_minor_formatter(FuncFormatter(lambda _value, _pos: ""))
+    axis.set_major_formatter(plain)
+
+
 def _quantile_curve(values: np.ndarray, points: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     if values.size == 0:
         return np.empty(0), np.empty(0)
@@ -137,7 +160,7 @@ def ecdf_chart(profile: Profile, *, ax: Axes | None = None) -> Figure:
     fig, axes = _figure() if ax is None else (ax.figure, ax)
     x, y = _quantile_curve(profile.latencies_ms)
     axes.plot(x, y, color=COLORS["main"], linewidth=1.8)
-    axes.set_xscale("log")
+    _log_axis(axes.xaxis)
     axes.set_xlabel("latency (ms, log scale)")
     axes.set_ylabel("percentile of executions")
     axes.set_ylim(0, 100)
@@ -192,8 +215,8 @@ def timeline_chart(
                 p95.append(b)
         axes.plot(centers, p95, color=COLORS["p95"], linewidth=1.8, label="p95 per window")
         axes.plot(centers, p50, color=COLORS["p50"], linewidth=1.4, label="p50 per window")
-        axes.set_yscale("log")
-        axes.legend(loc="upper right", frameon=False, fontsize=8)
+        _log_axis(axes.yaxis)
+        axes.legend(loc="upper right", frameon=True, framealpha=0.85, fontsize=8)
     errors = ~ok
     if errors.any():
         axes.scatter(
@@ -225,7 +248,7 @@ def compare_chart(before: Profile, after: Profile, *, ax: Axes | None = None) ->
             linewidth=1.8,
             label=_text(f"{profile.label or name}: p50 {median:,.3g} ms", 60),
         )
-    axes.set_xscale("log")
+    _log_axis(axes.xaxis)
     axes.set_xlabel("latency (ms, log scale)")
     axes.set_ylabel("percentile of executions")
     axes.set_ylim(0, 100)
