@@ -22,7 +22,8 @@ __all__ = ["PostgreSQLDialect"]
 _TABLE_SQL = """
 SELECT c.oid, n.nspname AS schema, c.relname AS name, c.reltuples::float8 AS reltuples,
        pg_total_relation_size(c.oid) AS size_bytes, s.n_live_tup, s.n_mod_since_analyze,
-       s.n_tup_upd, s.n_tup_del,
+       s.n_tup_upd, s.n_tup_del, c.relpages,
+       pg_relation_size(c.oid) / current_setting('block_size')::int AS pages_now,
        greatest(s.last_analyze, s.last_autoanalyze) AS last_analyzed,
        greatest(s.last_vacuum, s.last_autovacuum) AS last_vacuumed, c.relkind
 FROM pg_class c
@@ -267,6 +268,8 @@ class PostgreSQLDialect(Dialect):
                 "n_live_tup": row["n_live_tup"],
                 "n_tup_upd": row["n_tup_upd"],
                 "n_tup_del": row["n_tup_del"],
+                "relpages": row["relpages"],
+                "pages_now": row["pages_now"],
                 "last_vacuumed": row["last_vacuumed"],
                 "relkind": row["relkind"],
             },
