@@ -97,3 +97,47 @@ def test_pg_stat_statements(embedded_session: wb.Session, pg_url: str) -> None:
     with pytest.raises(wb.ConfigurationError, match="not enabled") as info:
         plain.top_statements()
     assert "shared_preload_libraries" in str(info.value)
+
+
+def test_n_plus_one_fix_names_the_real_relationship(pg_url: str, table_name: str) -> None:
+    """The capture hears SQLAlchemy name each lazy load, so the fix uses the app's own model
+    and attribute, whatever its tables and foreign keys are called."""
+    from sqlalchemy import Column, ForeignKey, Integer, select
+    from sqlalchemy.orm import DeclarativeBase, relationship, selectinload
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Author(Base):  # names unlike the tables', on purpose
+        __tablename__ = f"{table_name}_people"
+        id = Column(Integer, primary_key=True)
+        books = relationship("Book", back_populates="writer")
+
+    class Book(Base):
+        __tablename__ = f"{table_name}_volumes"
+        id = Column(Integer, primary_key=True)
+        writer_id = Column(Integer, ForeignKey(f"{table_name}_people.id"))
+        writer = relationship("Author", back_populates="books")
+
+    s = wb.connect(pg_url)
+    Base.metadata.create_all(s.engine)
+    try:
+        with OrmSession(s.engine) as db:
+            db.add_all(
+                [Author(id=i, books=[Book(id=i * 10 + j) for j in range(3)]) for i in range(12)]
+            )
+            db.commit()
+        with s.capture() as cap, OrmSession(s.engine) as db:
+            titles = [len(a.books) for a in db.scalars(select(Author))]
+        assert titles == [3] * 12
+        (group,) = cap.n_plus_one()
+        assert group["count"] == 12 and group["relationships"] == ["Author.books"]
+        (finding,) = [f for f in wb.analyze(s.evidence(capture=cap)) if f.code == "n_plus_one"]
+        assert finding.fix == "select(Author).options(selectinload(Author.books))"
+        with s.capture() as fixed, OrmSession(s.engine) as db:
+            loaded = db.scalars(select(Author).options(selectinload(Author.books))).all()
+            assert [len(a.books) for a in loaded] == [3] * 12
+        assert fixed.n_plus_one() == [] and len(fixed) == 2  # the fix, applied, works
+    finally:
+        Base.metadata.drop_all(s.engine)
+        s.close()

@@ -49,3 +49,26 @@ def test_errors_are_messages_not_tracebacks(
     shell.run_line_magic("wb_connect", sqlite_url)
     assert shell.run_cell_magic("wb_sql", "", "DELETE FROM t") is None
     assert "allow_writes" in capsys.readouterr().out
+
+
+def test_options_are_checked_and_both_spellings_work(
+    shell: InteractiveShell, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shell.run_line_magic("wb_connect", f"{sqlite_url} --timeout=5")
+    assert shell.user_ns["s"].timeout == 5
+    prof = shell.run_cell_magic("profile", "--runs=7 --warmup=0", "SELECT 1")
+    assert prof is not None and shell.user_ns["prof"].runs == 7
+    capsys.readouterr()
+    for magic, line in (
+        ("explain", "--analyse"),  # a typo must not quietly mean "no ANALYZE"
+        ("profile", "--runs abc"),
+        ("profile", "--runs"),
+        ("explain", "--analyze=yes"),
+        ("explain", "SELECT 2"),
+        ("explain", "--params '{\"id\": 1"),
+    ):
+        assert shell.run_cell_magic(magic, line, "SELECT 1") is None, line
+        out = capsys.readouterr().out
+        assert "⚠" in out and "Traceback" not in out, line
+    assert shell.run_line_magic("wb_connect", "--timeout") is None
+    assert "needs a value" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 
 import pytest
@@ -209,6 +210,38 @@ def test_background_actions_finish(embedded_session: wb.Session, tmp_path: Path)
     panel.wait(60)
     assert panel.profiles and panel.profiles[0].interrupted
     assert panel.buttons["explain"].disabled is False
+
+
+@pytest.mark.parametrize("action", ["analyze", "profile"])
+def test_stop_cancels_a_slow_statement_at_once(pg_url: str, tmp_path: Path, action: str) -> None:
+    session = wb.connect(pg_url, timeout=60)
+    inv = wb.Investigation("stop", folder=tmp_path / "inv", session=session)
+    panel = Workbench(
+        session,
+        investigation=inv,
+        sql="SELECT pg_sleep(20)",
+        params="",
+        architect=wb.Architect(save_dir=tmp_path, on_text=lambda _: None),
+    )
+    panel.runs.value = 3
+    panel.buttons[action].click()
+    time.sleep(1.0)
+    assert panel.stop_button.disabled is False  # every database action can be stopped
+    started = time.monotonic()
+    panel.stop()
+    panel.wait(15)
+    assert time.monotonic() - started < 5, "Stop waited for the statement to finish"
+    assert "Stopped" in _status(panel) or "done" in _status(panel)
+    assert "Traceback" not in _status(panel)
+    assert session.query("SELECT 1 AS one").one.tolist() == [1]  # the session is usable
+    activity = (
+        "SELECT count(*) AS n FROM pg_stat_activity "
+        "WHERE query = 'SELECT pg_sleep(20)' AND state = 'active'"
+    )
+    deadline = time.monotonic() + 5
+    while session.query(activity).n[0] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert session.query(activity).n[0] == 0  # cancelled on the server, not just abandoned
 
 
 def test_the_widget_tree_uses_standard_controls(panel: Workbench) -> None:

@@ -47,6 +47,7 @@ class CapturedStatement:
     source: str  # "engine" (app code through s.engine) or "workbench" (s.query, s.explain...)
     error: str | None = None
     fingerprint: str = ""
+    relationship: str | None = None  # "Author.books" when SQLAlchemy lazy-loaded it
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
@@ -82,6 +83,7 @@ class Capture:
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
         event.listen(engine, "handle_error", self._error)
+        event.listen(_orm_session_class(), "do_orm_execute", self._orm)
         self.session.executor.tracers.append(self._traced)
         self._listening = True
         return self
@@ -96,10 +98,23 @@ class Capture:
         event.remove(engine, "before_cursor_execute", self._before)
         event.remove(engine, "after_cursor_execute", self._after)
         event.remove(engine, "handle_error", self._error)
+        event.remove(_orm_session_class(), "do_orm_execute", self._orm)
         self.session.executor.tracers.remove(self._traced)
         self._listening = False
 
     # -- listeners --------------------------------------------------------------------------------
+    def _orm(self, state: Any) -> None:
+        """SQLAlchemy says which relationship a lazy load is for, just before its statement:
+        the N+1's exact name (``Author.books``), so the fix names the real attribute."""
+        relationship = None
+        try:
+            if state.is_relationship_load and state.lazy_loaded_from is not None:
+                prop = state.loader_strategy_path[-1]
+                relationship = f"{prop.parent.class_.__name__}.{prop.key}"
+        except Exception:  # another SQLAlchemy's internals: the capture goes on without names
+            relationship = None
+        self._pending.relationship = relationship
+
     def _before(
         self,
         conn: Any,
@@ -112,7 +127,9 @@ class Capture:
         stack = getattr(self._pending, "stack", None)
         if stack is None:
             stack = self._pending.stack = []
-        stack.append((time.perf_counter_ns(), _call_site() if self.stack else None))
+        relationship = getattr(self._pending, "relationship", None)
+        self._pending.relationship = None  # it names this statement only
+        stack.append((time.perf_counter_ns(), _call_site() if self.stack else None, relationship))
 
     def _after(
         self,
@@ -123,12 +140,21 @@ class Capture:
         context: Any,
         executemany: bool,
     ) -> None:
-        started, site = self._pop()
+        started, site, relationship = self._pop()
         rows = getattr(cursor, "rowcount", None)
-        self._add(statement, parameters, started, time.perf_counter_ns(), rows, site, "engine")
+        self._add(
+            statement,
+            parameters,
+            started,
+            time.perf_counter_ns(),
+            rows,
+            site,
+            "engine",
+            relationship=relationship,
+        )
 
     def _error(self, context: Any) -> None:
-        started, site = self._pop()
+        started, site, relationship = self._pop()
         statement = getattr(context, "statement", None) or ""
         self._add(
             statement,
@@ -141,6 +167,7 @@ class Capture:
             error=f"{type(context.original_exception).__name__}: {context.original_exception}"[
                 :300
             ],
+            relationship=relationship,
         )
 
     def _traced(
@@ -158,11 +185,11 @@ class Capture:
             error=error,
         )
 
-    def _pop(self) -> tuple[int, str | None]:
+    def _pop(self) -> tuple[int, str | None, str | None]:
         stack = getattr(self._pending, "stack", None)
         if stack:
             return stack.pop()  # type: ignore[no-any-return]
-        return time.perf_counter_ns(), None
+        return time.perf_counter_ns(), None, None
 
     def _add(
         self,
@@ -175,6 +202,7 @@ class Capture:
         source: str,
         *,
         error: str | None = None,
+        relationship: str | None = None,
     ) -> None:
         entry = CapturedStatement(
             sql=statement,
@@ -185,6 +213,7 @@ class Capture:
             call_site=site,
             source=source,
             error=error,
+            relationship=relationship,
         )
         with self._lock:
             self.entries.append(entry)
@@ -243,6 +272,9 @@ class Capture:
                     "example": items[0].sql,
                     "example_params": items[0].params,
                     "errors": sum(1 for e in items if e.error),
+                    "relationships": list(
+                        dict.fromkeys(e.relationship for e in items if e.relationship)
+                    ),
                 }
             )
         return sorted(out, key=lambda g: g["total_ms"], reverse=True)
@@ -286,6 +318,7 @@ class Capture:
                     "count": g["count"],
                     "total_ms": g["total_ms"],
                     "call_sites": g["call_sites"],
+                    "relationships": g["relationships"],
                 }
                 for g in candidates
             ],
@@ -326,6 +359,12 @@ class Capture:
             "groups": self.groups(),
             "statements": [e.__dict__ for e in self.entries],
         }
+
+
+def _orm_session_class() -> Any:
+    from sqlalchemy.orm import Session as OrmSession
+
+    return OrmSession
 
 
 def _short_repr(parameters: Any, limit: int = 200) -> str:

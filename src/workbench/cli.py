@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -57,14 +58,18 @@ SQL "-" reads the statement from standard input, "@file.sql" from a file.
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``workbench`` command."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the subcommand, so its usage line is the one printed
+        command = getattr(args, "command", None)
+        choices = parser._commands.choices if command else {}  # type: ignore[attr-defined]
+        choices.get(command, parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_ERROR
     try:
         return int(args.run(args))
     except WorkbenchError as exc:
-        print(f"workbench: {exc}", file=sys.stderr)
+        print(f"workbench: {_in_command_words(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("workbench: interrupted", file=sys.stderr)
@@ -72,6 +77,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `workbench demo | head`: the reader left, nothing to report
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
         return EXIT_OK
+
+
+# hints are written for Python; on the command line the same advice is an option
+_COMMAND_WORDS = (
+    (re.compile(r"wb\.connect\(url, timeout=(\d+)\)(?: or s\.timeout = \d+)?"), r"--timeout \1"),
+    (re.compile(r"(?:pass )?allow_writes=True"), "pass --allow-writes"),
+)
+
+
+def _in_command_words(exc: WorkbenchError) -> str:
+    if not exc.hint:
+        return exc.message
+    hint = exc.hint
+    for pattern, words in _COMMAND_WORDS:
+        hint = pattern.sub(words, hint)
+    return f"{exc.message}\n→ {hint}"
 
 
 # -- the parser -----------------------------------------------------------------------------------
@@ -86,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser._commands = commands  # type: ignore[attr-defined]  # for main()'s usage errors
 
     lab = _command(
         commands,
@@ -479,9 +501,14 @@ def _profile(args: argparse.Namespace) -> int:
             params=args.params,
             progress=False,
         )
+    # every execution failed: the numbers are still printed, but the command did not succeed
+    failed = EXIT_OK if prof.ok.any() or not prof.runs else EXIT_ERROR
+    if failed:
+        first = prof.messages[0] if prof.messages else "no execution succeeded"
+        print(f"workbench: every execution failed: {first}", file=sys.stderr)
     if args.json:
         _print_json(_profile_json(prof))
-        return EXIT_OK
+        return failed
     print(prof.describe())
     summary = prof.summary()
     print(
@@ -495,7 +522,7 @@ def _profile(args: argparse.Namespace) -> int:
         print(f"  note: {note}")
     for message in prof.messages[:5]:
         print(f"  error: {message}")
-    return EXIT_OK
+    return failed
 
 
 def _profile_json(prof: Profile) -> dict[str, Any]:

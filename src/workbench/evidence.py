@@ -101,7 +101,7 @@ class Evidence:
             "summary": capture.summary(),
             "top": [
                 {
-                    k: g[k]
+                    k: g.get(k)
                     for k in (
                         "sql",
                         "count",
@@ -109,6 +109,7 @@ class Evidence:
                         "total_ms",
                         "mean_ms",
                         "call_sites",
+                        "relationships",
                         "example",
                     )
                 }

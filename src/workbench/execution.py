@@ -79,6 +79,19 @@ class Executor:
         self.scrub = scrub
         # statement capture (workbench.capture) listens here: (sql, args, ms, rows, error)
         self.tracers: list[Callable[[str, Any, float, int | None, str | None], None]] = []
+        # transactions running now, so another thread can cancel them (a widget's Stop)
+        self._running: dict[int, tuple[Any, RunState]] = {}
+        self._running_lock = threading.Lock()
+
+    def cancel_running(self) -> int:
+        """Cancel every statement this executor is running now, from any thread; each ends with
+        ``KeyboardInterrupt`` in its own thread. Returns how many transactions were told."""
+        with self._running_lock:
+            running = list(self._running.values())
+        for dbapi, state in running:
+            state.interrupted = True
+            _cancel_quietly(self.dialect, dbapi)
+        return len(running)
 
     # -- connections --------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -175,9 +188,14 @@ class Executor:
                 self._end_quietly(dbapi, state)
                 raise self.translate(exc, "", state) from None
             tx = Transaction(self, dbapi, state, allow_writes=allow_writes)
+            key = id(state)
+            with self._running_lock:
+                self._running[key] = (dbapi, state)
             try:
                 yield tx
             finally:
+                with self._running_lock:
+                    self._running.pop(key, None)
                 self._end(dbapi, state)
 
     def _end(self, dbapi: Any, state: RunState) -> None:

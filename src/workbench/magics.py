@@ -71,8 +71,8 @@ class WorkbenchMagics(Magics):
         """``%wb_connect [URL] [--timeout S]``: connect; the session is ``s``."""
         import workbench as wb
 
-        args = _parse(line, {"--timeout": float})
         try:
+            args = _parse(line, {"--timeout": float}, positional=1)
             url = args["_"][0] if args["_"] else None
             session = wb.connect(url, timeout=args.get("--timeout", 30.0))
         except WorkbenchError as exc:
@@ -84,8 +84,8 @@ class WorkbenchMagics(Magics):
     @cell_magic
     def wb_sql(self, line: str, cell: str) -> Any:
         """``%%wb_sql [--save NAME] [--params JSON]``: the rows of the cell's statement."""
-        args = _parse(line, {"--save": str, "--params": json.loads})
         try:
+            args = _parse(line, {"--save": str, "--params": json.loads})
             frame = self._session().query(cell, params=args.get("--params"))
         except WorkbenchError as exc:
             self._report(exc)
@@ -96,10 +96,11 @@ class WorkbenchMagics(Magics):
     @cell_magic
     def explain(self, line: str, cell: str) -> Any:
         """``%%explain [--analyze] [--allow-writes] [--params JSON] [--save NAME]``."""
-        args = _parse(
-            line, {"--save": str, "--params": json.loads, "--analyze": bool, "--allow-writes": bool}
-        )
         try:
+            args = _parse(
+                line,
+                {"--save": str, "--params": json.loads, "--analyze": bool, "--allow-writes": bool},
+            )
             plan = self._session().explain(
                 cell,
                 analyze=args.get("--analyze", False),
@@ -116,18 +117,18 @@ class WorkbenchMagics(Magics):
     def profile(self, line: str, cell: str) -> Any:
         """``%%profile [--runs N] [--concurrency C] [--duration S] [--params JSON]
         [--save NAME]``."""
-        args = _parse(
-            line,
-            {
-                "--runs": int,
-                "--concurrency": int,
-                "--duration": float,
-                "--params": json.loads,
-                "--save": str,
-                "--warmup": int,
-            },
-        )
         try:
+            args = _parse(
+                line,
+                {
+                    "--runs": int,
+                    "--concurrency": int,
+                    "--duration": float,
+                    "--params": json.loads,
+                    "--save": str,
+                    "--warmup": int,
+                },
+            )
             prof = self._session().profile(
                 cell,
                 runs=args.get("--runs", 200),
@@ -170,26 +171,45 @@ class WorkbenchMagics(Magics):
         return answer
 
 
-def _parse(line: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """A small option parser: ``--flag`` (bool) and ``--name value``; the rest in ``_``."""
-    words = shlex.split(line)
+def _parse(line: str, spec: dict[str, Any], *, positional: int = 0) -> dict[str, Any]:
+    """The magic's options: ``--flag`` (bool), ``--name value`` or ``--name=value``; up to
+    ``positional`` other words in ``_``. Anything else is refused with the valid options,
+    rather than ignored (``--analyse`` must not quietly mean "no ANALYZE")."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise WorkbenchError(f"cannot read the options: {exc}", hint="check the quotes") from None
+    valid = ", ".join(sorted(spec))
     out: dict[str, Any] = {"_": []}
     i = 0
     while i < len(words):
-        word = words[i]
+        word, value = words[i], None
+        if word.startswith("--") and "=" in word:
+            word, value = word.split("=", 1)
         kind = spec.get(word)
+        if kind is None and word.startswith("-"):
+            raise WorkbenchError(f"unknown option {word}", hint=f"the options are: {valid}")
         if kind is bool:
+            if value is not None:
+                raise WorkbenchError(f"{word} takes no value", hint=f"write just {word}")
             out[word] = True
         elif kind is not None:
-            if i + 1 >= len(words):
-                raise WorkbenchError(f"{word} needs a value")
+            if value is None:
+                if i + 1 >= len(words):
+                    raise WorkbenchError(f"{word} needs a value", hint=f"e.g. {word} 100")
+                i += 1
+                value = words[i]
             try:
-                out[word] = kind(words[i + 1])
+                out[word] = kind(value)
             except (ValueError, json.JSONDecodeError) as exc:
                 raise WorkbenchError(f"bad value for {word}: {exc}") from None
-            i += 1
-        else:
+        elif len(out["_"]) < positional:
             out["_"].append(word)
+        else:
+            raise WorkbenchError(
+                f"unexpected {word!r}",
+                hint=f"the options are: {valid}" + ("" if positional else "; SQL goes in the cell"),
+            )
         i += 1
     return out
 

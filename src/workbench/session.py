@@ -449,6 +449,18 @@ class Session:
                 raise executor.translate(exc, "(catalogue query)", tx.state) from exc
 
     # -- lifecycle --------------------------------------------------------------------------------
+    def cancel(self) -> int:
+        """Cancel the statements this session is running now, on the server, from another
+        thread (a Stop button, a watchdog); each raises ``KeyboardInterrupt`` where it runs and
+        the session stays usable. Profiles stop through their own ``stop`` callback. Returns how
+        many transactions were cancelled.
+
+        >>> threading.Timer(2, s.cancel).start(); s.query("SELECT pg_sleep(60)")  # doctest: +SKIP
+        Traceback (most recent call last):
+        KeyboardInterrupt
+        """
+        return self.executor.cancel_running()
+
     def close(self) -> None:
         """Release the session's connections (the engine too, if the session created it)."""
         if "warm_connections" in self.__dict__:

@@ -17,6 +17,7 @@ from typing import Any
 __all__ = ["LoopResult", "run_loop"]
 
 _STOP_CHECK_EVERY = 64  # executions between checks of the stop flag and the progress callback
+_SLOW_NS = 20_000_000  # after an execution this slow (or an error), check at once
 
 
 @dataclass
@@ -87,11 +88,13 @@ def run_loop(
     fetched: Any = ()
     n_args = len(args) if args else 0
     i = 0
+    check_now = False
     try:
         while True:
             if runs is not None and i >= runs:
                 break
-            if i % _STOP_CHECK_EVERY == 0:
+            if check_now or i % _STOP_CHECK_EVERY == 0:
+                check_now = False
                 if deadline_ns is not None and clock() >= deadline_ns:
                     break
                 if should_stop is not None and should_stop():
@@ -135,13 +138,16 @@ def run_loop(
                 else:
                     t1 = clock()
             # --------------------------------------------------------------------------------
+            elapsed = t1 - t0
             starts.append(t0)
-            latencies.append(t1 - t0)
+            latencies.append(elapsed)
             rows.append(len(fetched) if error < 0 and fetch_rows else 0)
             errors.append(error)
             if after is not None:
                 after()
             i += 1
+            if elapsed > _SLOW_NS or error >= 0:  # a Stop must not wait 64 slow executions
+                check_now = True
     except KeyboardInterrupt:
         out.interrupted = True
     if progress is not None:

@@ -113,24 +113,13 @@ def run_pgbench(
         script.write_text(body, encoding="utf-8")
         database = str(url.database or "postgres")
         if warmup_per_client:
-            subprocess.run(
-                [
-                    *base,
-                    "-f",
-                    str(script),
-                    "-c",
-                    str(clients),
-                    "-j",
-                    str(_jobs(clients)),
-                    "-t",
-                    str(warmup_per_client),
-                    database,
-                ],
-                env=env,
-                capture_output=True,
-                timeout=max(60, timeout_s * 4),
-                check=False,
+            warm = [*base, "-f", str(script), "-c", str(clients), "-j", str(_jobs(clients))]
+            _proc, _err, stopped = _run_until_stopped(
+                [*warm, "-t", str(warmup_per_client), database], env, should_stop
             )
+            if stopped:
+                empty = np.empty(0, dtype=np.int64)
+                return PgbenchRun(empty, empty, empty, [], 0.0, True, "")
         command = [
             *base,
             "-f",
@@ -148,21 +137,7 @@ def run_pgbench(
             command += ["-t", str(runs_per_client or 1)]
         command.append(database)
         started = time.perf_counter()
-        interrupted = False
-        proc = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        try:
-            while proc.poll() is None:
-                if should_stop is not None and should_stop():
-                    interrupted = True
-                    proc.send_signal(signal.SIGINT)
-                    break
-                time.sleep(0.05)
-        except KeyboardInterrupt:
-            interrupted = True
-            proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=60)
+        proc, err, interrupted = _run_until_stopped(command, env, should_stop)
         wall = time.perf_counter() - started
         logs = sorted(Path(folder).glob("log.*"))
         client, start, latency = _read_logs(logs)
@@ -177,6 +152,29 @@ def run_pgbench(
         )
     errors = [(int(m.group(1)), m.group(2).strip()) for m in _ABORT.finditer(err or "")]
     return PgbenchRun(client, start, latency, errors, wall, interrupted, err or "")
+
+
+def _run_until_stopped(
+    command: list[str], env: dict[str, str], should_stop: Any
+) -> tuple[subprocess.Popen[str], str, bool]:
+    """Run pgbench; on ``should_stop`` or Ctrl-C send it SIGINT (it ends its clients and keeps
+    the log of what ran)."""
+    interrupted = False
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        while proc.poll() is None:
+            if should_stop is not None and should_stop():
+                interrupted = True
+                proc.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        interrupted = True
+        proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    return proc, err or "", interrupted
 
 
 def _jobs(clients: int) -> int:

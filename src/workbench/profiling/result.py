@@ -358,12 +358,13 @@ class Comparison:
         p = "p < 0.001" if self.p_value < 0.001 else f"p = {self.p_value:.3f}"
         if self.faster:
             return (
-                f"{self.ratio:.2g}× faster ({level} CI {self.ci_low:.2g}–{self.ci_high:.2g}×, {p})"
+                f"{_factor(self.ratio)}× faster ({level} CI {_factor(self.ci_low)}–"
+                f"{_factor(self.ci_high)}×, {p})"
             )
         if self.slower:
-            inv = 1 / self.ratio
             return (
-                f"{inv:.2g}× slower ({level} CI {1 / self.ci_high:.2g}–{1 / self.ci_low:.2g}×, {p})"
+                f"{_factor(1 / self.ratio)}× slower ({level} CI {_factor(1 / self.ci_high)}–"
+                f"{_factor(1 / self.ci_low)}×, {p})"
             )
         inside = self.ci_low >= 1 / INDIFFERENCE and self.ci_high <= INDIFFERENCE
         if inside:
@@ -371,9 +372,17 @@ class Comparison:
                 f"no meaningful difference (ratio {self.ratio:.3f}, {level} CI "
                 f"{self.ci_low:.3f}–{self.ci_high:.3f}, within ±5%)"
             )
+        if self.significant:  # real, but too close to the ±5% noise band to call
+            change = abs(1 - self.ratio)
+            way = "faster" if self.ratio > 1 else "slower"
+            return (
+                f"about {change:.0%} {way}, too close to the ±5% noise band to call (ratio "
+                f"{self.ratio:.3f}, {level} CI {self.ci_low:.3f}–{self.ci_high:.3f}): "
+                "run more executions"
+            )
         return (
-            f"inconclusive (ratio {self.ratio:.3f}, {level} CI {self.ci_low:.3f}–"
-            f"{self.ci_high:.3f}, {p}): run more executions"
+            f"inconclusive: the difference could be noise (ratio {self.ratio:.3f}, {level} CI "
+            f"{self.ci_low:.3f}–{self.ci_high:.3f}, {p}): run more executions"
         )
 
     def summary(self) -> dict[str, Any]:
@@ -425,3 +434,14 @@ def _fmt(value: float | int) -> str:
     if math.isnan(value):
         return "–"
     return f"{value:,.3f}" if value < 1000 else f"{value:,.0f}"
+
+
+def _factor(x: float) -> str:
+    """A speed-up factor as people write it: 1.35, 2.8, 31, 1,200."""
+    if not math.isfinite(x):
+        return "∞" if x > 0 else "–"
+    if x < 2:
+        return f"{x:.2f}"
+    if x < 10:
+        return f"{x:.1f}"
+    return f"{x:,.0f}"

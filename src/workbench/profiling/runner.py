@@ -323,6 +323,7 @@ def _in_process(
             should_stop=stop,
             progress=tick,
             monitor=monitor,
+            watch_stop=True,
         )
     finally:
         if monitor is not None:
@@ -356,6 +357,7 @@ def _threads(
                 should_stop=lambda: halt.is_set() or bool(stop and stop()),
                 progress=tick,
                 monitor=monitor,
+                watch_stop=True,
             )
         except BaseException as exc:  # report in the caller's thread
             failures.append(exc)

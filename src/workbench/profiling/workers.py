@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -45,8 +46,11 @@ def run_job(
     should_stop: Any = None,
     progress: Any = None,
     monitor: DeadlineMonitor | None = None,
+    watch_stop: bool = False,
 ) -> LoopResult:
     """Connect (or use ``connect()``), warm up, wait at ``ready``, run, close.
+
+    With ``watch_stop``, a thread polls ``should_stop`` and cancels the statement in flight.
 
     A connection that breaks mid-run is reopened (up to three times); the run goes on and the
     failed execution stays recorded as an error.
@@ -54,11 +58,14 @@ def run_job(
     opener = connect or job.recipe.open
     conn = opener()
     result = LoopResult()
+    watcher = _StopWatcher(should_stop, job.recipe) if should_stop and watch_stop else None
     try:
+        if watcher is not None:
+            watcher.watch(conn)
         cur, hooks = _prepare(conn, job, monitor)
         if job.warmup:
             # warming up stops at the first error: the measured run will record them anyway
-            run_loop(
+            warm = run_loop(
                 cur,
                 job.statement,
                 job.args,
@@ -67,8 +74,12 @@ def run_job(
                 prepare=job.recipe.prepare,
                 fetch_rows=job.fetch_rows,
                 on_error=lambda exc: False,
+                should_stop=should_stop,
                 **hooks,
             )
+            if warm.interrupted:
+                result.interrupted = True
+                return result
         if ready is not None:
             ready()
         deadline = (
@@ -104,10 +115,58 @@ def run_job(
             reconnects += 1
             _close(conn)
             conn = opener()
+            if watcher is not None:
+                watcher.watch(conn)
             cur, hooks = _prepare(conn, job, monitor)
     finally:
+        if watcher is not None:
+            watcher.done()
         _close(conn)
     return result
+
+
+class _StopWatcher:
+    """Cancels the statement in flight when ``should_stop`` turns true, so a Stop does not wait
+    for a slow statement to finish (the loop then sees the flag and ends)."""
+
+    def __init__(self, should_stop: Any, recipe: ConnectionRecipe) -> None:
+        self._should_stop, self._recipe = should_stop, recipe
+        self._conn: Any = None
+        self._finished = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="workbench-stop", daemon=True)
+        self._thread.start()
+
+    def watch(self, conn: Any) -> None:
+        self._conn = conn
+
+    def done(self) -> None:
+        self._finished.set()
+
+    def _run(self) -> None:
+        while not self._finished.wait(0.1):
+            if self._should_stop():
+                # again every half second: a cancel landing between two statements is lost
+                with contextlib.suppress(Exception):
+                    cancel_statement(self._conn, self._recipe)
+                self._finished.wait(0.4)
+
+
+def cancel_statement(conn: Any, recipe: ConnectionRecipe) -> None:
+    """Cancel what ``conn`` is running, from another thread, in the driver's own way."""
+    conn = getattr(conn, "conn", conn)  # a pooled lease
+    if hasattr(conn, "cancel_safe"):  # psycopg 3.2+
+        conn.cancel_safe(timeout=5)
+    elif hasattr(conn, "pgconn"):  # older psycopg 3
+        conn.cancel()
+    elif hasattr(conn, "interrupt"):  # sqlite3, duckdb
+        conn.interrupt()
+    elif hasattr(conn, "thread_id"):  # PyMySQL: KILL QUERY from a second connection
+        killer = recipe.open()
+        try:
+            with killer.cursor() as cur:
+                cur.execute(f"KILL QUERY {int(conn.thread_id())}")
+        finally:
+            killer.close()
 
 
 def _prepare(conn: Any, job: Job, monitor: DeadlineMonitor | None) -> tuple[Any, dict[str, Any]]:

@@ -54,7 +54,9 @@ def _n_plus_one(ctx: Context, position: int, group: dict[str, Any]) -> Finding:
     listed = group.get("call_sites")
     sites = [str(s) for s in listed] if isinstance(listed, list | tuple) else []
     site = sites[0] if sites else "an unknown call site"
-    fix, kind, how = _batch_fix(ctx, sql)
+    named = group.get("relationships")
+    relationships = [str(r) for r in named if r] if isinstance(named, list | tuple) else []
+    fix, kind, how = _eager_fix(relationships) if relationships else _batch_fix(ctx, sql)
     eager = "selectinload" in fix or "joinedload" in fix
     return finding(
         "n_plus_one",
@@ -69,6 +71,7 @@ def _n_plus_one(ctx: Context, position: int, group: dict[str, Any]) -> Finding:
             "count": count,
             "total_ms": total,
             "call_sites": sites,
+            "relationships": relationships,
         },
         fix=fix,
         fix_kind=kind,
@@ -101,6 +104,19 @@ def _tables_in(sql: str) -> list[str]:
 _PARAM = r"\?(?:::[\w ]+?)?"
 _KEY = re.compile(rf"([\w.\"]+)\s*=\s*{_PARAM}(?=\s|\)|$)|{_PARAM}\s*=\s*([\w.\"]+)", re.I)
 _QUALIFIED_LIST = re.compile(r"^\s*select\s+(\w+)\.\w+(?:\s*,\s*\1\.\w+)*\s+from\s+\1\b", re.I)
+
+
+def _eager_fix(relationships: list[str]) -> tuple[str, str, str]:
+    """The fix when the capture saw SQLAlchemy name the lazy-loaded relationship."""
+    attribute = relationships[0]
+    model = attribute.split(".")[0]
+    fix = f"select({model}).options(selectinload({attribute}))"
+    how = (
+        f"SQLAlchemy lazy-loaded {attribute} once per {model}: load it for all of them with "
+        f"the query that loads the {model} objects (selectinload: one more query in all; "
+        "joinedload for a many-to-one)."
+    )
+    return fix, "code", how
 
 
 def _batch_fix(ctx: Context, sql: str) -> tuple[str, str, str]:

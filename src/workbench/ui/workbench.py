@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from workbench.errors import WorkbenchError
+from workbench.errors import QueryError, WorkbenchError
 from workbench.safe_html import escape
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ class Workbench:
             self._refresh_findings()
             self.tabs.selected_index = 0
 
-        self._run("explain", line, work)
+        self._run("explain", line, work, stoppable=True)
 
     def profile(self) -> None:
         """Profile the editor's statement (runs, clients)."""
@@ -217,6 +217,13 @@ class Workbench:
             )
             self.profiles.append(prof)
             self.investigation.record(prof, code=line)
+            if not prof.ok.any() and prof.runs:  # nothing to chart: say why instead
+                first = prof.messages[0] if prof.messages else "no execution succeeded"
+                raise QueryError(
+                    f"every execution failed ({prof.runs:,} of {prof.runs:,}): {first}",
+                    hint="fix the statement (Explain shows the engine's message), or allow "
+                    "more time with a larger timeout",
+                )
             self._show_charts([prof.histogram(), prof.ecdf(), prof.timeline()], prof.describe())
             self._refresh_findings()
             self.tabs.selected_index = 1
@@ -281,7 +288,7 @@ class Workbench:
             self.follow_up.value = ""
 
         self.tabs.selected_index = 3
-        self._run("ask", line, work)
+        self._run("ask", line, work, stoppable=True)
 
     def export(self, path: str | None = None) -> None:
         """Write the investigation's report."""
@@ -324,12 +331,15 @@ class Workbench:
             self.investigation.record(trial, code=line)
             self.fix_result.value = trial._repr_html_()
 
-        self._run("fix", line, work)
+        self._run("fix", line, work, stoppable=True)
 
     def stop(self) -> None:
-        """Ask the running action to stop (a profile keeps its runs)."""
+        """Stop the running action: its statement is cancelled on the server, a profile keeps
+        the runs done so far, the architect's stream is closed."""
         self._stop.set()
         self._say("Stopping…", None)
+        session = self.session
+        threading.Thread(target=session.cancel, name="workbench-cancel", daemon=True).start()
 
     def wait(self, timeout: float = 120.0) -> None:
         """Block until the running action ends (for scripts and tests)."""
@@ -357,7 +367,7 @@ class Workbench:
             except WorkbenchError as exc:
                 self._error(str(exc))
             except KeyboardInterrupt:
-                self._error("Interrupted.")
+                self._say("Stopped: the statement was cancelled; the panel is ready.", line)
             except Exception as exc:  # a bug must not kill the panel: say it, keep going
                 self._error(f"{type(exc).__name__}: {exc}")
             else:
@@ -509,6 +519,8 @@ class Workbench:
         """The architect's text as it streams in, re-rendered at most every 0.2 s."""
         from workbench.safe_html import render_markdown
 
+        if self._stop.is_set():  # Stop pressed while the architect writes: close the stream
+            raise KeyboardInterrupt
         self._streamed.append(chunk)
         now = time.monotonic()
         if now - self._last_render > 0.2 or chunk.endswith("\n\n"):
