@@ -115,6 +115,47 @@ def test_mariadb_refuses_writes_to_non_transactional_tables(
             conn.execute(text(f"DROP TABLE {table_name}"))
 
 
+def test_mariadb_sees_non_transactional_tables_behind_views_joins_and_replace(
+    mariadb_url: str, table_name: str
+) -> None:
+    m, i = f"{table_name}_m", f"{table_name}_i"
+    views = (f"{table_name}_v2", f"{table_name}_v", f"{table_name}_iv")
+    engine = create_engine(mariadb_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TABLE {m} (id int PRIMARY KEY, v int) ENGINE=MyISAM"))
+        conn.execute(text(f"CREATE TABLE {i} (id int PRIMARY KEY, v int) ENGINE=InnoDB"))
+        for table in (m, i):
+            conn.execute(text(f"INSERT INTO {table} VALUES (1, 1), (2, 2)"))
+        conn.execute(text(f"CREATE VIEW {views[1]} AS SELECT * FROM {m}"))
+        conn.execute(text(f"CREATE VIEW {views[0]} AS SELECT * FROM {views[1]}"))
+        conn.execute(text(f"CREATE VIEW {views[2]} AS SELECT * FROM {i}"))
+    try:
+        s = wb.connect(engine)
+        for statement in (
+            f"DELETE FROM {views[1]}",
+            f"UPDATE {views[0]} SET v = 0",  # a view on a view on MyISAM
+            f"DELETE b FROM {i} a JOIN {m} b ON a.id = b.id",
+            f"UPDATE {i} a JOIN {m} b ON a.id = b.id SET b.v = 0",
+            f"REPLACE INTO {m} VALUES (1, 50)",
+        ):
+            with pytest.raises(wb.UnsafeStatementError, match="non-transactional"):
+                s.explain(statement, analyze=True, allow_writes=True)
+        # InnoDB behind a view, or MyISAM only read by a subquery: rolled back, allowed
+        s.explain(f"DELETE FROM {views[2]}", analyze=True, allow_writes=True)
+        s.explain(
+            f"UPDATE {i} SET v = 0 WHERE id IN (SELECT id FROM {m})",
+            analyze=True,
+            allow_writes=True,
+        )
+        for table in (m, i):
+            assert s.query(f"SELECT sum(v) AS t FROM {table}").t.tolist() == [3]
+    finally:
+        with engine.begin() as conn:
+            for view in views:
+                conn.execute(text(f"DROP VIEW IF EXISTS {view}"))
+            conn.execute(text(f"DROP TABLE IF EXISTS {m}, {i}"))
+
+
 def test_postgres_refuses_nextval(pg_url: str) -> None:
     s = wb.connect(pg_url)
     with pytest.raises(wb.UnsafeStatementError, match="nextval"):

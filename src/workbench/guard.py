@@ -319,7 +319,7 @@ def _from_tree(sql: str, tree: exp.Expression) -> StatementInfo:
         kind = StatementKind.WRITE
         targets = [tree] if isinstance(tree, _WRITE_TYPES) else []
         targets += [n for n in writes if n is not tree]
-        written = tuple(dict.fromkeys(_target_name(n) for n in targets if _target_name(n)))
+        written = tuple(dict.fromkeys(name for n in targets for name in _written_names(n)))
         if not isinstance(tree, _WRITE_TYPES):
             operation = f"{operation} (data-modifying CTE)"
     elif isinstance(tree, _READ_TYPES):
@@ -349,6 +349,10 @@ def _from_tree(sql: str, tree: exp.Expression) -> StatementInfo:
         keyword = str(tree.this).upper()
         kind = _COMMAND_KINDS.get(keyword, StatementKind.UNKNOWN)
         operation = keyword
+        if kind is StatementKind.WRITE:
+            target = _COMMAND_TARGET.match(sql)
+            name = next((g for g in target.groups() if g), None) if target else None
+            written = (name.replace("`", "").replace('"', ""),) if name else ()
     else:
         kind = StatementKind.UNKNOWN
     return StatementInfo(
@@ -456,6 +460,32 @@ def _table_names(tree: exp.Expression) -> tuple[str, ...]:
         qualified = ".".join(p for p in (table.catalog, table.db, table.name) if p)
         names[qualified] = None
     return tuple(names)
+
+
+def _written_names(node: exp.Expression) -> list[str]:
+    """The tables a write node may change. MySQL's multi-table ``UPDATE a JOIN b SET b.v =
+    ...`` and ``DELETE b FROM a JOIN b`` can write any table they name, so all of them count."""
+    if isinstance(node, exp.Update | exp.Delete):
+        names: dict[str, None] = {}
+        for key in ("this", "tables", "using", "from"):  # not WHERE: a subquery only reads
+            part = node.args.get(key)
+            for item in part if isinstance(part, list) else [part]:
+                if isinstance(item, exp.Expression):
+                    names.update(dict.fromkeys(_table_names(item)))
+        if len(names) > 1:
+            return list(names)
+    target = _target_name(node)
+    return [target] if target else []
+
+
+# the table a write the parser keeps as a bare command targets (MySQL REPLACE, LOAD DATA)
+_NAME = r"((?:[`\"]?[\w$]+[`\"]?\.)?[`\"]?[\w$]+[`\"]?)"
+_COMMAND_TARGET = re.compile(
+    rf"\s*(?:REPLACE\s+(?:LOW_PRIORITY\s+|DELAYED\s+)?(?:INTO\s+)?{_NAME}"
+    rf"|INSERT\b.*?\bINTO\s+{_NAME}"
+    rf"|LOAD\s+(?:DATA|XML)\b.*?\bINTO\s+TABLE\s+{_NAME})",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def _target_name(node: exp.Expression) -> str:

@@ -136,8 +136,13 @@ class MySQLDialect(Dialect):
                 f"{self.name} commits DDL ({info.operation}) implicitly, so a rollback cannot "
                 "undo it; the workbench does not run DDL on this engine"
             )
-        if not info.is_write or not info.written_tables:
+        if not info.is_write:
             return None
+        if not info.written_tables:
+            return (
+                f"the workbench cannot tell which tables this {info.operation} writes, so it "
+                "cannot check that a rollback would undo it"
+            )
         engines = self._storage_engines(dbapi, info.written_tables)
         unsafe = sorted(
             f"{t} ({e})" for t, e in engines.items() if e and e.upper() not in TRANSACTIONAL_ENGINES
@@ -149,17 +154,36 @@ class MySQLDialect(Dialect):
             )
         return None
 
-    def _storage_engines(self, dbapi: Any, tables: Sequence[str]) -> dict[str, str | None]:
+    def _storage_engines(
+        self, dbapi: Any, tables: Sequence[str], depth: int = 0
+    ) -> dict[str, str | None]:
+        """Each table's storage engine; a view stands for the tables it is defined on (a write
+        through a view changes them), an unreadable view for "unknown" (refused)."""
+        from workbench.guard import classify
+
         found: dict[str, str | None] = {}
         for table in tables:
             schema, name = split_table_name(table)
             rows = fetch_dicts(
                 dbapi,
-                "SELECT ENGINE AS engine FROM information_schema.TABLES "
-                "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s",
+                "SELECT t.ENGINE AS engine, t.TABLE_TYPE AS type, v.VIEW_DEFINITION AS definition "
+                "FROM information_schema.TABLES t LEFT JOIN information_schema.VIEWS v "
+                "ON v.TABLE_SCHEMA = t.TABLE_SCHEMA AND v.TABLE_NAME = t.TABLE_NAME "
+                "WHERE t.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND t.TABLE_NAME = %s",
                 (schema, name),
             )
-            found[table] = rows[0]["engine"] if rows else None
+            if not rows:
+                found[table] = None  # no such table: the statement will fail by itself
+            elif rows[0]["type"] != "VIEW":
+                found[table] = rows[0]["engine"]
+            elif depth < 8 and rows[0]["definition"]:
+                below = classify(rows[0]["definition"], self.name).tables
+                if not below:
+                    found[f"{table} (a view)"] = "unknown"
+                for base, engine in self._storage_engines(dbapi, below, depth + 1).items():
+                    found[f"{base} (under the view {table})"] = engine
+            else:
+                found[f"{table} (a view)"] = "unknown"
         return found
 
     # -- errors -----------------------------------------------------------------------------
