@@ -106,6 +106,14 @@ def test_endless_recursive_cte_times_out(scratch_table: tuple[str, str]) -> None
     assert s.query("SELECT 1 AS one").iloc[0, 0] == 1
 
 
+def test_mariadb_benchmark_cut_short_is_a_timeout_not_a_result(mariadb_url: str) -> None:
+    # MariaDB stops BENCHMARK() at max_statement_time and returns 0, with no error or warning
+    s = wb.connect(mariadb_url, timeout=1)
+    with pytest.raises(wb.QueryTimeoutError):
+        s.query("SELECT BENCHMARK(10000000000, MD5('a')) AS b")
+    assert s.query("SELECT BENCHMARK(10, MD5('a')) AS b").b.tolist() == [0]  # a real 0 stays
+
+
 def test_per_call_timeout_overrides_the_session(scratch_table: tuple[str, str]) -> None:
     url, _ = scratch_table
     s = wb.connect(url, timeout=60)

@@ -80,6 +80,13 @@ def test_password_never_shows_in_connection_errors(url: str) -> None:
     assert "server is running" in str(info.value)  # says what to do
 
 
+def test_a_malformed_url_is_a_configuration_error_without_its_password() -> None:
+    with pytest.raises(wb.ConfigurationError) as info:
+        wb.connect(f"postgresql+psycopg://app:{CANARY}@127.0.0.1:notaport/db")
+    assert CANARY not in "".join(traceback.format_exception(info.value))
+    assert "not a database URL" in str(info.value)
+
+
 def test_wrong_password_on_mariadb_is_scrubbed(mariadb_url: str) -> None:
     with pytest.raises(wb.ConnectionFailedError) as info:
         wb.connect(mariadb_url.replace("root@", f"nobody:{CANARY}@"))

@@ -334,6 +334,8 @@ class Transaction:
             tracer(statement, args, elapsed, len(rows) if description else rowcount, None)
         if self.state.interrupted:
             raise KeyboardInterrupt
+        if dialect.silent_timeouts and elapsed >= self.state.timeout_s * 1000.0:
+            self.state.timed_out = True
         if self.state.timed_out:
             # MySQL's KILL QUERY can end SLEEP() "successfully": the deadline passed all the same
             raise executor.translate(

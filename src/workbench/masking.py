@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 MASK = "***"
 
@@ -26,7 +27,10 @@ def mask_url(url: str | URL) -> str:
     >>> mask_url("postgresql://app:s3cret@db:5432/shop")
     'postgresql://app:***@db:5432/shop'
     """
-    parsed = make_url(url) if isinstance(url, str) else url
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except (ArgumentError, ValueError, TypeError):  # not a URL SQLAlchemy reads: mask as text
+        return scrub_text(str(url))
     text = parsed.render_as_string(hide_password=False)
     if parsed.password:
         text = parsed.set(password=MASK).render_as_string(hide_password=False)

@@ -510,7 +510,7 @@ def _create_engine(url: str | URL, options: dict[str, Any]) -> Engine:
 
     try:
         parsed = make_url(url)
-    except sa_exc.ArgumentError:
+    except (sa_exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ConfigurationError(
             f"not a database URL: {mask_url(str(url)) if '://' in str(url) else '(hidden)'}",
             hint="use a SQLAlchemy URL such as postgresql+psycopg://user@host/db, "

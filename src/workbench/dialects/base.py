@@ -53,6 +53,9 @@ class Dialect(ABC):
     server_side_timeout: ClassVar[bool] = True
     #: DDL can be rolled back
     transactional_ddl: ClassVar[bool] = True
+    #: a statement stopped at its timeout may "succeed" with a cut-short result (MariaDB's
+    #: BENCHMARK() returns 0): a success that took the whole timeout counts as a timeout
+    silent_timeouts: ClassVar[bool] = False
 
     def __init__(self, url: URL | None = None) -> None:
         self.url = url

@@ -355,6 +355,7 @@ class MariaDBDialect(MySQLDialect):
 
     name = "mariadb"
     server_side_timeout = True
+    silent_timeouts = True
 
     @classmethod
     def matches(cls, engine: Engine, dbapi: Any) -> bool:
