@@ -141,3 +141,29 @@ def test_n_plus_one_fix_names_the_real_relationship(pg_url: str, table_name: str
     finally:
         Base.metadata.drop_all(s.engine)
         s.close()
+
+
+@pytest.mark.parametrize("which", ["sqlite", "postgresql", "mariadb", "duckdb"])
+def test_capture_records_raw_dbapi_cursors(
+    which: str, sqlite_url: str, pg_url: str, mariadb_url: str, duckdb_url: str
+) -> None:
+    url = {"sqlite": sqlite_url, "postgresql": pg_url, "mariadb": mariadb_url}.get(
+        which, duckdb_url
+    )
+    s = wb.connect(url)
+    with s.capture() as cap:
+        raw = s.engine.raw_connection()
+        cursor = raw.cursor()
+        for i in range(6):
+            cursor.execute(f"SELECT {i} + 1")
+            assert cursor.fetchall()[0][0] == i + 1
+        raw.close()
+        s.query("SELECT 42 AS answer")  # recorded once, as the workbench's
+    sources = cap.statements.source.tolist()
+    assert sources == ["raw"] * 6 + ["workbench"]
+    assert all("test_capture.py" in site for site in cap.statements.call_site)
+    assert cap.n_plus_one()[0]["count"] == 6  # the same statement, six values
+    after = s.engine.raw_connection()  # outside the block: nothing recorded, nothing wrapped
+    after.cursor().execute("SELECT 1")
+    after.close()
+    assert len(cap) == 7

@@ -1,8 +1,10 @@
 """Statement capture: every statement a block of code sends, with its time and call site.
 
 ``with s.capture() as cap:`` listens to the session's SQLAlchemy engine (Core, ORM,
-``exec_driver_sql``: everything app code sends through ``s.engine``) and to the workbench's own
-executor (``s.query``, ``s.explain``, ...). For each statement it records the time the driver
+``exec_driver_sql``: everything app code sends through ``s.engine``), to the DB-API cursors of
+raw connections taken from it inside the block (``s.engine.raw_connection()``, as pandas and
+hand-written DB-API code use), and to the workbench's own executor (``s.query``,
+``s.explain``, ...). For each statement it records the time the driver
 took, the rows, the error if any, and the line of *your* code that caused it (the first frame
 outside SQLAlchemy and the workbench) — which is where an N+1 hides: ``user.orders`` in a loop.
 
@@ -12,6 +14,7 @@ executed many times with different values.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -44,7 +47,9 @@ class CapturedStatement:
     duration_ms: float
     rows: int | None
     call_site: str | None
-    source: str  # "engine" (app code through s.engine) or "workbench" (s.query, s.explain...)
+    # "engine" (app code through s.engine), "raw" (cursors of s.engine.raw_connection() opened
+    # inside the block) or "workbench" (s.query, s.explain...)
+    source: str
     error: str | None = None
     fingerprint: str = ""
     relationship: str | None = None  # "Author.books" when SQLAlchemy lazy-loaded it
@@ -85,6 +90,9 @@ class Capture:
         event.listen(engine, "handle_error", self._error)
         event.listen(_orm_session_class(), "do_orm_execute", self._orm)
         self.session.executor.tracers.append(self._traced)
+        # app code's own DB-API cursors (engine.raw_connection()) raise no SQLAlchemy event
+        original = engine.raw_connection
+        engine.raw_connection = functools.partial(_traced_raw_connection, original, self)  # type: ignore[method-assign]
         self._listening = True
         return self
 
@@ -100,6 +108,7 @@ class Capture:
         event.remove(engine, "handle_error", self._error)
         event.remove(_orm_session_class(), "do_orm_execute", self._orm)
         self.session.executor.tracers.remove(self._traced)
+        engine.__dict__.pop("raw_connection", None)  # the class's method again
         self._listening = False
 
     # -- listeners --------------------------------------------------------------------------------
@@ -359,6 +368,72 @@ class Capture:
             "groups": self.groups(),
             "statements": [e.__dict__ for e in self.entries],
         }
+
+
+def _traced_raw_connection(original: Any, capture: Capture) -> Any:
+    """``engine.raw_connection()`` during a capture: the same pooled connection, its cursors
+    recording what they execute. SQLAlchemy's own connections and the workbench's come through
+    here too; they are left alone (their statements are recorded by the engine's events and the
+    executor's tracer)."""
+    connection = original()
+    caller = sys._getframe(1).f_globals.get("__name__", "")
+    if caller.startswith(("sqlalchemy.", "workbench.")):
+        return connection
+    make_cursor = connection.cursor
+    connection.cursor = lambda *a, **k: _TracedCursor(make_cursor(*a, **k), capture)
+    return connection
+
+
+class _TracedCursor:
+    """A DB-API cursor that tells the capture what it ran; everything else is the cursor's."""
+
+    def __init__(self, cursor: Any, capture: Capture) -> None:
+        self._cursor, self._capture = cursor, capture
+
+    def execute(self, statement: str, *args: Any, **kwargs: Any) -> Any:
+        return self._timed(self._cursor.execute, statement, args, kwargs)
+
+    def executemany(self, statement: str, *args: Any, **kwargs: Any) -> Any:
+        return self._timed(self._cursor.executemany, statement, args, kwargs)
+
+    def _timed(self, method: Any, statement: str, args: Any, kwargs: Any) -> Any:
+        if not self._capture._listening:  # a connection kept after the block: not recorded
+            return method(statement, *args, **kwargs)
+        site = _call_site() if self._capture.stack else None
+        started = time.perf_counter_ns()
+        parameters = args[0] if args else kwargs.get("params", kwargs.get("parameters"))
+        try:
+            result = method(statement, *args, **kwargs)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+            self._capture._add(
+                statement,
+                parameters,
+                started,
+                time.perf_counter_ns(),
+                None,
+                site,
+                "raw",
+                error=error,
+            )
+            raise
+        rows = getattr(self._cursor, "rowcount", None)
+        self._capture._add(
+            statement, parameters, started, time.perf_counter_ns(), rows, site, "raw"
+        )
+        return self if result is self._cursor else result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    def __iter__(self) -> Any:
+        return iter(self._cursor)
+
+    def __enter__(self) -> _TracedCursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._cursor.close()
 
 
 def _orm_session_class() -> Any:
