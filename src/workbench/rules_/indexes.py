@@ -23,6 +23,7 @@ unindexed_foreign_key
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -433,7 +434,27 @@ def unindexed_foreign_key(ctx: Context) -> Iterator[Finding]:
             columns = [str(c) for c in listed if c] if isinstance(listed, list | tuple) else []
             if not columns or table.index_with_prefix(columns) is not None:
                 continue
+            if not _query_uses_key(ctx, columns, str(fk.get("referenced_table") or "")):
+                continue  # a schema fact this query does not touch: no finding
             yield _fk_finding(ctx, table, fk, columns, rows)
+
+
+def _query_uses_key(ctx: Context, columns: list[str], parent: str) -> bool:
+    """Whether the statement looks up, joins or changes rows through the foreign key: it names
+    the key column, reads the parent table too, or has no SQL and no plan to tell."""
+    if not ctx.ev.sql and not ctx.plans:
+        return True
+    words = {c.lower() for c in columns}
+    tree = ctx.sql_tree
+    if tree is not None:
+        named = {c.name.lower() for c in tree.find_all(exp.Column)}
+        tables = {t.name.lower() for t in tree.find_all(exp.Table)}
+        if words & named or parent.split(".")[-1].lower() in tables:
+            return True
+    text = " ".join(
+        condition for _, _, node in ctx.nodes() for condition in node.conditions.values()
+    ).lower()
+    return any(re.search(rf"\b{re.escape(w)}\b", text) for w in words)
 
 
 def _fk_finding(
