@@ -57,13 +57,22 @@ def _port_open(host: str, port: int) -> bool:
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     require(_port_open("127.0.0.1", 5432), "PostgreSQL on 127.0.0.1:5432")
-    return PG_URL
+    return _with_demo(PG_URL)
 
 
 @pytest.fixture(scope="session")
 def mariadb_url() -> str:
     require(_port_open("127.0.0.1", 3306), "MariaDB on 127.0.0.1:3306")
-    return MARIADB_URL
+    return _with_demo(MARIADB_URL)
+
+
+def _with_demo(url: str) -> str:
+    """The shared servers hold the demo tables at a small scale, whichever test runs first
+    (loading is idempotent: a second call finds them there)."""
+    import workbench as wb
+
+    wb.demo.load(url, scale=0.02)
+    return url
 
 
 @pytest.fixture

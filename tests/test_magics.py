@@ -65,7 +65,7 @@ def test_options_are_checked_and_both_spellings_work(
         ("profile", "--runs"),
         ("explain", "--analyze=yes"),
         ("explain", "SELECT 2"),
-        ("explain", "--params '{\"id\": 1"),
+        ("explain", '--params \'{"id": 1'),
     ):
         assert shell.run_cell_magic(magic, line, "SELECT 1") is None, line
         out = capsys.readouterr().out

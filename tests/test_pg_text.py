@@ -728,3 +728,164 @@ def test_arbitrary_text_never_raises_anything_else(text: str) -> None:
 def test_shuffled_plan_lines_never_raise_anything_else(lines: list[str]) -> None:
     with contextlib.suppress(PlanParseError):
         parse_pg_text("\n".join(lines))
+
+
+# -- psql's other output formats, captured from a real psql 15 (tests/data/psql, see its README)
+PSQL = Path(__file__).resolve().parent / "data" / "psql"
+
+
+def _shape(plan: Any) -> list[tuple[Any, ...]]:
+    return [
+        (
+            n.operation,
+            n.depth,
+            n.actual_rows,
+            n.loops,
+            sorted(n.conditions.items()),
+            n.raw.get("Output"),
+        )
+        for n in plan.nodes
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", [*sorted(p.name for p in PSQL.glob("wrapped-border*.txt")), "csv.txt"]
+)
+def test_psql_wrapped_and_csv_formats_read_as_the_aligned_plan(name: str) -> None:
+    import workbench as wb
+
+    reference = wb.parse_plan((PSQL / "reference.txt").read_text())
+    plan = wb.parse_plan((PSQL / name).read_text())
+    assert len(plan.nodes) == len(reference.nodes) == 7
+    # the same statement, run again for each format: everything but the times agrees
+    assert _shape(plan) == _shape(reference)
+    assert plan.root.inclusive_time_ms and plan.planning_time_ms
+
+
+@pytest.mark.parametrize("name", ["csv-json.txt", "wrapped-json.txt"])
+def test_psql_csv_and_wrapped_json_plans(name: str) -> None:
+    import workbench as wb
+
+    plan = wb.parse_plan((PSQL / name).read_text())
+    assert [n.operation for n in plan.nodes] == ["Index Scan"]
+    assert plan.root.index == "orders_pkey" and plan.root.actual_rows == 99
+
+
+@pytest.mark.parametrize("width", [60, 80, 100])
+def test_a_parallel_plan_cut_by_fold_reads_whole(width: int) -> None:
+    import textwrap
+
+    import workbench as wb
+
+    text = (PSQL / "parallel-initplan.txt").read_text()
+    reference = wb.parse_plan(text)
+    # what a terminal of that width shows: every line cut, the header and its rule too
+    folded = "\n".join(
+        "\n".join(
+            textwrap.wrap(line, width, drop_whitespace=False, replace_whitespace=False) or [""]
+        )
+        for line in text.splitlines()
+    )
+    plan = wb.parse_plan(folded)
+    assert [n.operation for n in plan.nodes] == [n.operation for n in reference.nodes]
+    assert plan.root.operation == "Finalize GroupAggregate"
+    assert [n.actual_rows for n in plan.nodes] == [n.actual_rows for n in reference.nodes]
+
+
+def test_an_initplan_evaluated_by_a_gather_is_charged_to_it() -> None:
+    import workbench as wb
+
+    plan = wb.parse_plan((PSQL / "parallel-initplan.txt").read_text())
+    by_op = {n.operation: n for n in plan.nodes}
+    gather_merge = by_op["Gather Merge"]
+    assert gather_merge.raw["Params Evaluated"] == "$1"
+    # Gather Merge (22.331 ms) evaluated InitPlan 1 (6.638 ms) before starting its workers, and
+    # drove its Sort (1.825 ms × 3 loops / 3 processes): what is left is its own
+    assert gather_merge.exclusive_time_ms == pytest.approx(22.331 - 6.638 - 1.825, abs=1e-6)
+    assert plan.root.exclusive_time_ms == pytest.approx(22.464 - 22.331, abs=1e-6)
+    assert sum(n.exclusive_time_ms or 0.0 for n in plan.nodes) == pytest.approx(22.464, abs=1e-9)
+
+
+def test_exclusive_times_add_up_to_the_root_on_every_corpus_plan() -> None:
+    import workbench as wb
+
+    checked = 0
+    for path in sorted(CORPUS.rglob("*")):
+        if not path.is_file() or path.name in ("LICENSE", "README.md"):
+            continue
+        try:
+            plan = wb.parse_plan(path.read_text())
+        except (PlanParseError, UnicodeDecodeError):
+            continue  # expectations and fragments, not plans
+        if plan.root.inclusive_time_ms is None:
+            continue
+        checked += 1
+        times = [n.exclusive_time_ms or 0.0 for n in plan.nodes]
+        assert min(times) >= 0, path.name
+        assert sum(times) == pytest.approx(plan.root.inclusive_time_ms, rel=1e-9, abs=1e-9), path
+    assert checked >= 90
+
+
+def test_numbers_postgresql_cannot_print_are_missing_not_fatal() -> None:
+    import workbench as wb
+
+    document = [
+        {
+            "Plan": {
+                "Node Type": "Seq Scan",
+                "Relation Name": "t",
+                "Actual Loops": -1,
+                "Actual Total Time": "NaN",
+                "Actual Rows": 5,
+                "Plan Rows": 1,
+                "Total Cost": 1.0,
+            },
+            "JIT": 5,
+            "Triggers": "none",
+            "Execution Time": 1.0,
+        }
+    ]
+    plan = wb.parse_plan(json.dumps(document))
+    assert plan.root.loops is None and plan.root.inclusive_time_ms is None
+    assert plan.jit is None and plan.jit_time_ms is None and plan.triggers == []
+    assert "Seq Scan on t" in plan.to_text() and len(plan.to_frame()) == 1
+    document[0]["JIT"] = {"Timing": "x"}
+    document[0]["Plan"].update({"Actual Loops": 1, "Actual Total Time": 1.0})
+    plan = wb.parse_plan(json.dumps(document))
+    assert plan.jit_time_ms is None and "1.000 ms" in plan.to_text()
+
+
+def test_live_psql_wrapped_output_parses(pg_url: str) -> None:
+    import shutil
+    import subprocess
+
+    import workbench as wb
+
+    psql = shutil.which("psql")
+    if psql is None:
+        pytest.skip("psql is not installed")
+    sql = (
+        "EXPLAIN (ANALYZE, VERBOSE, BUFFERS) SELECT u.email, count(*) FROM users u "
+        "JOIN orders o ON o.user_id = u.id WHERE o.total_cents > 1000 GROUP BY u.email"
+    )
+    shapes = []
+    for options in (
+        ["-P", "format=aligned"],
+        ["-P", "format=wrapped", "-P", "columns=50"],
+        ["-P", "format=wrapped", "-P", "border=2", "-P", "linestyle=unicode", "-P", "columns=64"],
+        ["--csv"],
+    ):
+        out = subprocess.run(
+            [psql, "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-X", *options, "-c", sql],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        shapes.append(
+            [
+                (n.operation, n.actual_rows, sorted(n.conditions.items()))
+                for n in wb.parse_plan(out).nodes
+            ]
+        )
+    assert len(shapes[0]) >= 4 and all(shape == shapes[0] for shape in shapes)

@@ -70,6 +70,8 @@ def load(
     started = time.perf_counter()
     marker = _marker(engine)
     if marker and not replace and marker == (DATASET_VERSION, float(scale), seed):
+        if dialect == "postgresql":
+            _restore_statistics_times(engine)
         return LoadReport(dialect, scale, already_loaded=True)
     frames = generate(scale, seed)
     _drop(engine)
@@ -307,6 +309,31 @@ def _load_mysql(engine: Engine, frames: dict[str, pd.DataFrame]) -> None:
     finally:
         raw.close()
         loader.dispose()
+
+
+def _restore_statistics_times(engine: Engine) -> None:
+    """Analyse the demo tables again when PostgreSQL has forgotten when they were analysed.
+
+    A server that stopped without a clean shutdown (a killed postmaster, a crashed backend)
+    restarts with its cumulative statistics reset: the planner's statistics are still there, but
+    ``last_analyze`` is empty, and the demo would look never analysed. ANALYZE takes a second.
+    """
+    from sqlalchemy import text
+
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        forgotten = [
+            name
+            for (name,) in conn.execute(
+                text(
+                    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+                    "AND relname = ANY(:names) AND last_analyze IS NULL "
+                    "AND last_autoanalyze IS NULL"
+                ),
+                {"names": list(TABLE_ORDER)},
+            )
+        ]
+        if forgotten:
+            conn.execute(text("ANALYZE " + ", ".join(n for n in TABLE_ORDER if n in forgotten)))
 
 
 def _gather_statistics(engine: Engine, dialect: str) -> None:

@@ -11,6 +11,7 @@ spent by the CTE Scan that reads it, not by the node the CTE hangs from).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -22,6 +23,13 @@ __all__ = ["Misestimate", "Plan", "PlanNode", "Spill"]
 
 #: a node whose rows are off by this factor or more is flagged (pgMustard and PEV2 use 10×)
 MISESTIMATE_THRESHOLD = 10.0
+
+
+def _time(value: Any) -> float:
+    """A duration from an engine's document: 0 when it is not a finite, positive number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value) if 0 < value < math.inf else 0.0
 
 
 class Misestimate(NamedTuple):
@@ -217,13 +225,17 @@ class Plan:
 
     @property
     def jit_time_ms(self) -> float | None:
-        timing = (self.jit or {}).get("Timing") or {}
-        total = timing.get("Total")
-        return float(total["Total"] if isinstance(total, dict) else total) if total else None
+        """JIT compilation's total time (``None`` without JIT, or when its section is not the
+        engine's shape: a pasted plan can hold anything)."""
+        timing = self.jit.get("Timing") if isinstance(self.jit, dict) else None
+        total = timing.get("Total") if isinstance(timing, dict) else None
+        if isinstance(total, dict):  # PostgreSQL 17+ nests it: {"Total": {"Total": ...}}
+            total = total.get("Total")
+        return _time(total) or None
 
     @property
     def trigger_time_ms(self) -> float:
-        return float(sum(t.get("Time", 0.0) or 0.0 for t in self.triggers))
+        return float(sum(_time(t.get("Time")) for t in self.triggers if isinstance(t, dict)))
 
     # -- analysis -----------------------------------------------------------------------------
     @property

@@ -1,33 +1,27 @@
 """PostgreSQL plans (``EXPLAIN (FORMAT JSON)``, or TEXT turned into the same shape) → :class:`Plan`.
 
 PostgreSQL prints per-loop averages: times and rows are multiplied by ``Actual Loops``. Inside a
-parallel section (below Gather / Gather Merge, InitPlans and SubPlans excepted) each process
-reports its own average and the processes run at the same time, so times are divided by the
-number of processes (workers launched + the leader), as PEV2 does; rows stay totals.
+parallel section (the subtree below a Gather / Gather Merge, SubPlans and InitPlans run there
+included) each process reports its own average and the processes run at the same time, so times
+are divided by the number of processes that ran the section (as PEV2 does); rows stay totals. A
+Gather's own InitPlans and SubPlans run in the leader, outside the section.
 
-Exclusive time follows where PostgreSQL actually spends it:
+A number PostgreSQL cannot print (NaN, a negative count, text where a number goes) is read as
+missing, and a section of another shape than PostgreSQL's (``"JIT": 5``) is left out of the model
+(``raw`` keeps the document as it was): a hand-edited plan still reads, and every view works.
 
-* a CTE's InitPlan runs inside the CTE Scans that pull its rows: its time is taken from them (in
-  proportion to their time when several read it, as PEV2 does), not from the node it hangs
-  under;
-* an InitPlan computing a parameter runs in the node that first evaluates the parameter (the
-  node whose condition mentions ``(InitPlan 1)`` or ``$0``);
-* SubPlans run inside the node whose expressions call them (their structural parent).
-
-So the exclusive times of an analysed plan add up to the root's inclusive time, give or take
-PostgreSQL's clock overlaps: where a node's children (or the CTE it reads) measured more than the
-node itself, its own time is zero and its ancestors keep theirs, as in PEV2 (whose test suite
-allows 1%); only the part of a parameter InitPlan's time that its evaluator's clock missed is
-taken from the evaluator's parent.
+Exclusive times (where each millisecond of the root's time was spent) are worked out by
+:mod:`workbench.plans.pg_timing`, whose docstring gives the rule.
 """
 
 from __future__ import annotations
 
-import re
+import math
 from typing import Any
 
 from workbench.errors import PlanParseError
 from workbench.plans.model import Plan, PlanNode, Spill
+from workbench.plans.pg_timing import PARALLEL_ROOTS, exclusive_times
 
 __all__ = ["from_postgres_json", "is_postgres_json", "unwrap_postgres_json"]
 
@@ -84,8 +78,6 @@ _SPILL_KEYS = frozenset(
 )
 _RANK = {key: i for i, key in enumerate((*_CONDITIONS, *_BUFFERS))}
 _OPTIONAL = _CONDITION_KEYS | _BUFFERS.keys() | _REMOVED.keys() | set(_TARGETS) | _SPILL_KEYS
-_PARALLEL_ROOTS = frozenset({"Gather", "Gather Merge"})
-_INITPLAN_PARAMS = re.compile(r"\$\d+")
 
 
 def is_postgres_json(doc: Any) -> bool:
@@ -135,13 +127,22 @@ def from_postgres_json(
         analyzed=analyzed,
         planning_time_ms=_float(top.get("Planning Time")),
         execution_time_ms=_float(top.get("Execution Time", top.get("Total Runtime"))),
-        jit=top.get("JIT"),
-        triggers=list(top.get("Triggers") or []),
-        settings={str(k): str(v) for k, v in (top.get("Settings") or {}).items()},
+        # sections of another shape than PostgreSQL's are left out here (``raw`` keeps them)
+        jit=jit if isinstance(jit := top.get("JIT"), dict) else None,
+        triggers=[t for t in _list(top.get("Triggers")) if isinstance(t, dict)],
+        settings={str(k): str(v) for k, v in settings.items()}
+        if isinstance(settings := top.get("Settings"), dict)
+        else {},
         sql=sql,
     )
-    _exclusive_times(plan)
+    _exclusive_costs(plan)
+    if analyzed:
+        exclusive_times(plan)
     return plan
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _build(raw: dict[str, Any], *, analyzed: bool) -> list[PlanNode]:
@@ -158,71 +159,95 @@ def _build(raw: dict[str, Any], *, analyzed: bool) -> list[PlanNode]:
             node.parent = parent
             node.depth = parent.depth + 1
             parent.children.append(node)
-        children = data.get("Plans")
+        plans = data.get("Plans")
+        # what is not a list of nodes is no child of this one (``raw`` keeps it)
+        children = [c for c in plans if isinstance(c, dict)] if isinstance(plans, list) else []
         if not children:
             continue
-        inside = divisor
-        if data["Node Type"] in _PARALLEL_ROOTS:
-            launched = data.get("Workers Launched", data.get("Workers Planned"))
-            # the leader takes part too (parallel_leader_participation is on by default)
-            inside = float(launched or 0) + 1.0
+        parallel = _text(data["Node Type"]) in PARALLEL_ROOTS
+        inside = _processes(data, children) if parallel else divisor
         for child in reversed(children):
-            # like PEV2: InitPlans and SubPlans are not part of the parallel section's accounting
-            outside = child.get("Parent Relationship") in ("InitPlan", "SubPlan")
-            stack.append((child, node, 1.0 if outside else inside))
+            # a Gather's own InitPlans and SubPlans run in the leader, outside its section;
+            # inside it, every node (SubPlans too) runs once in each process
+            own = parallel and child.get("Parent Relationship") in ("InitPlan", "SubPlan")
+            stack.append((child, node, divisor if own else inside))
     return nodes
+
+
+def _processes(gather: dict[str, Any], children: list[dict[str, Any]]) -> float:
+    """How many processes ran a Gather's section, on average per execution of the Gather.
+
+    Each process runs the section's top node once per execution, so its loops say it exactly
+    (the leader does not take part with ``parallel_leader_participation = off`` or a single-copy
+    Gather); without loops, the workers launched and the leader.
+    """
+    top = next(
+        (c for c in children if c.get("Parent Relationship") not in ("InitPlan", "SubPlan")),
+        None,
+    )
+    loops = _float(top.get("Actual Loops")) if top is not None else None
+    executions = _float(gather.get("Actual Loops"))
+    if loops and executions:
+        return max(1.0, loops / executions)
+    launched = _float(gather.get("Workers Launched", gather.get("Workers Planned"))) or 0.0
+    return max(1.0, launched + (0.0 if gather.get("Single Copy") else 1.0))
 
 
 def _node(raw: dict[str, Any], analyzed: bool, divisor: float) -> PlanNode:
     get = raw.get
-    loops = get("Actual Loops")
-    total = get("Actual Total Time")
+    # A number that PostgreSQL cannot print (NaN, negative loops, text) is missing, as PEV2 and
+    # the engine's own JSON readers treat it: the node keeps what is valid, views show a gap.
+    loops = _float(get("Actual Loops"))
+    total = _float(get("Actual Total Time"))
     node = PlanNode(
         operation=_operation(raw),
-        relation=get("Relation Name"),
-        schema=get("Schema"),
-        alias=get("Alias"),
-        index=get("Index Name"),
-        join_type=get("Join Type"),
-        startup_cost=get("Startup Cost"),
-        total_cost=get("Total Cost"),
-        width=get("Plan Width"),
-        workers_planned=get("Workers Planned"),
-        workers_launched=get("Workers Launched"),
-        parent_relationship=get("Parent Relationship"),
-        subplan_name=get("Subplan Name"),
+        relation=_text(get("Relation Name")),
+        schema=_text(get("Schema")),
+        alias=_text(get("Alias")),
+        index=_text(get("Index Name")),
+        join_type=_text(get("Join Type")),
+        startup_cost=_float(get("Startup Cost")),
+        total_cost=_float(get("Total Cost")),
+        width=_int(get("Plan Width")),
+        workers_planned=_int(get("Workers Planned")),
+        workers_launched=_int(get("Workers Launched")),
+        parent_relationship=_text(get("Parent Relationship")),
+        subplan_name=_text(get("Subplan Name")),
         raw=raw,
     )
-    plan_rows = get("Plan Rows")
+    plan_rows = _float(get("Plan Rows"))
     # one C-level set intersection finds the optional fields a node has (plans are big: a
     # dict lookup per possible field per node would dominate the parse)
     present = raw.keys() & _OPTIONAL
     if analyzed and loops is not None:
         node.loops = loops
         node.never_executed = loops == 0
-        scale = float(loops)
-        node.actual_rows = float(get("Actual Rows", 0.0)) * scale
-        node.estimated_rows = float(plan_rows) * scale if plan_rows is not None else None
+        rows = _float(get("Actual Rows", 0.0))
+        node.actual_rows = rows * loops if rows is not None else None
+        node.estimated_rows = plan_rows * loops if plan_rows is not None else None
         if total is not None:
-            node.inclusive_time_ms = float(total) * scale / divisor
+            node.inclusive_time_ms = total * loops / divisor
             node.startup_time_ms = _float(get("Actual Startup Time"))
         for key in present & _REMOVED.keys():
-            setattr(node, _REMOVED[key], float(raw[key]) * scale)
+            if (removed := _float(raw[key])) is not None:
+                setattr(node, _REMOVED[key], removed * loops)
     elif plan_rows is not None:
-        node.estimated_rows = float(plan_rows)
+        node.estimated_rows = plan_rows
     if not present:
         return node
     for key in sorted(present & _CONDITION_KEYS, key=_RANK.__getitem__):  # stable order
         value = raw[key]
-        node.conditions[key] = value if isinstance(value, str) else ", ".join(map(str, value))
+        if isinstance(value, list):
+            value = ", ".join(map(str, value))
+        node.conditions[key] = str(value)
     for key in sorted(present & _BUFFERS.keys(), key=_RANK.__getitem__):
-        value = raw[key]
+        value = _float(raw[key])
         if value:
             name = _BUFFERS[key]
-            node.buffers[name] = node.buffers.get(name, 0.0) + float(value)
+            node.buffers[name] = node.buffers.get(name, 0.0) + value
     for key in _TARGETS:
-        if key in present:
-            node.details["target"] = raw[key]
+        if key in present and (target := _text(raw[key])):
+            node.details["target"] = target
             break
     if present & _SPILL_KEYS:
         node.spill = _spill(raw)
@@ -231,15 +256,20 @@ def _node(raw: dict[str, Any], analyzed: bool, divisor: float) -> PlanNode:
 
 def _operation(raw: dict[str, Any]) -> str:
     """The operation as PostgreSQL's TEXT format names it (what people recognise)."""
-    node_type: str = raw["Node Type"]
-    get = raw.get
+    node_type = str(raw["Node Type"])
+
+    def get(key: str, default: str | None = None) -> str | None:
+        value = raw.get(key, default)
+        return value if isinstance(value, str) else None  # only text names an operation
+
+    label: str
     if node_type == "Aggregate":
-        label = _AGGREGATE_LABELS.get(get("Strategy", "Plain"), "Aggregate")
+        label = _AGGREGATE_LABELS.get(get("Strategy", "Plain") or "", "Aggregate")
         mode = get("Partial Mode")
         if mode in ("Partial", "Finalize"):
             label = f"{mode} {label}"
     elif node_type == "ModifyTable":
-        label = get("Operation", node_type)
+        label = get("Operation", node_type) or node_type
     elif node_type == "SetOp":
         label = ("HashSetOp" if get("Strategy") == "Hashed" else "SetOp") + (
             f" {get('Command')}" if get("Command") else ""
@@ -274,8 +304,8 @@ def _spill(raw: dict[str, Any]) -> Spill | None:
             f"{get('Sort Method', 'external sort')}, {used or 0:,.0f} kB on disk",
             disk_kb=used,
         )
-    batches = get("Hash Batches")
-    if batches and int(batches) > 1:
+    batches = _int(get("Hash Batches"))
+    if batches and batches > 1:
         original = get("Original Hash Batches")
         peak = get("Peak Memory Usage")
         return Spill(
@@ -283,16 +313,16 @@ def _spill(raw: dict[str, Any]) -> Spill | None:
             f"{batches} batches"
             + (f" (planned {original})" if original else "")
             + (f", peak memory {peak} kB" if peak is not None else ""),
-            batches=int(batches),
+            batches=batches,
         )
-    agg_batches = get("HashAgg Batches")
+    agg_batches = _int(get("HashAgg Batches"))
     disk = _float(get("Disk Usage"))
-    if (agg_batches and int(agg_batches) > 1) or (disk and disk > 0):
+    if (agg_batches and agg_batches > 1) or (disk and disk > 0):
         return Spill(
             "aggregate",
             f"{agg_batches or '?'} batches, {disk or 0:,.0f} kB on disk",
             disk_kb=disk,
-            batches=int(agg_batches) if agg_batches else None,
+            batches=agg_batches or None,
         )
     if get("Storage") == "Disk":
         used = _float(get("Maximum Storage"))
@@ -300,100 +330,33 @@ def _spill(raw: dict[str, Any]) -> Spill | None:
     return None
 
 
-def _exclusive_times(plan: Plan) -> None:
-    """Exclusive time (analysed plans) and exclusive cost (all plans), in one pass."""
-    nodes = plan.nodes
-    cte_scans: dict[str, list[PlanNode]] = {}
-    for node in nodes:
-        if node.raw.get("CTE Name") and node.raw.get("Node Type") == "CTE Scan":
-            cte_scans.setdefault(node.raw["CTE Name"], []).append(node)
-    timed = plan.root.inclusive_time_ms is not None
-    spent = [0.0] * len(nodes)  # child time spent inside each node, by node id
-    params = [0.0] * len(nodes)  # of which parameter InitPlans' (not CTEs')
-    for node in nodes:
-        below_cost = 0.0
-        for child in node.children:
-            below_cost += child.total_cost or 0.0
-            if not timed or not child.inclusive_time_ms:
-                continue
-            if child.parent_relationship != "InitPlan":
-                spent[node.id] += child.inclusive_time_ms
-            else:
-                is_cte = (child.subplan_name or "").startswith("CTE ")
-                for target, share in _attribution(node, child, cte_scans):
-                    spent[target.id] += share
-                    if not is_cte:
-                        params[target.id] += share
+def _exclusive_costs(plan: Plan) -> None:
+    """A node's cost minus its children's (InitPlans included: their cost is in the total too)."""
+    for node in plan.nodes:
         if node.total_cost is not None:
-            node.exclusive_cost = max(0.0, node.total_cost - below_cost)
-    if not timed:
-        return
-    # Children first. Where PostgreSQL's clocks put more time under a node than the node shows
-    # (a Gather shutting its workers down after its parent's clock stopped, a data-modifying CTE
-    # finishing after the main plan), the node's own time is zero and its ancestors keep theirs,
-    # as in PEV2. Only a parameter InitPlan's time is taken in full: the part its evaluator's
-    # clock missed (its workers' shutdown) was seen by the level above, which keeps less (PEV2
-    # lets the evaluator go negative instead: the same sum).
-    for node in reversed(nodes):
-        if node.inclusive_time_ms is None:
-            node.exclusive_time_ms = 0.0 if node.never_executed else None
-            continue
-        own = node.inclusive_time_ms - spent[node.id]
-        if own < 0 and node.parent is not None:
-            missed = min(-own, params[node.id])
-            spent[node.parent.id] += missed
-            params[node.parent.id] += missed
-        node.exclusive_time_ms = max(0.0, own)
-
-
-def _attribution(
-    parent: PlanNode, child: PlanNode, cte_scans: dict[str, list[PlanNode]]
-) -> list[tuple[PlanNode, float]]:
-    """Which nodes a child's inclusive time was spent inside, and how much in each."""
-    time = child.inclusive_time_ms or 0.0
-    if not time:
-        return []
-    name = child.subplan_name or ""
-    if child.parent_relationship != "InitPlan":
-        return [(parent, time)]
-    if name.startswith("CTE "):
-        scans = cte_scans.get(name[4:], [])
-        total = sum(scan.inclusive_time_ms or 0.0 for scan in scans)
-        if not total:
-            return [(parent, time)]
-        return [(scan, time * (scan.inclusive_time_ms or 0.0) / total) for scan in scans]
-    return [(_evaluator(parent, child), time)]
-
-
-def _evaluator(parent: PlanNode, initplan: PlanNode) -> PlanNode:
-    """The node that evaluates an InitPlan's parameter: the first in ``parent``'s subtree
-    (outside InitPlans) whose conditions or output mention it; else ``parent``."""
-    name = initplan.subplan_name or ""
-    tokens = []
-    match = re.match(r"InitPlan (\d+)", name)
-    if match:
-        tokens.append(f"(InitPlan {match.group(1)})")  # PostgreSQL 16+: (InitPlan 1).col1
-    tokens += _INITPLAN_PARAMS.findall(name.partition("returns")[2])  # older: returns $0
-    if not tokens:
-        return parent
-    stack = [parent]
-    while stack:
-        node = stack.pop()
-        texts = list(node.conditions.values())
-        output = node.raw.get("Output")
-        if output:
-            texts.extend(output if isinstance(output, list) else [str(output)])
-        if any(token in text for text in texts for token in tokens if _mentions(text, token)):
-            return node
-        stack.extend(c for c in reversed(node.children) if c.parent_relationship != "InitPlan")
-    return parent
-
-
-def _mentions(text: str, token: str) -> bool:
-    if not token.startswith("$"):
-        return True
-    return re.search(re.escape(token) + r"(?!\d)", text) is not None  # $1 is not $10
+            below = sum(child.total_cost or 0.0 for child in node.children)
+            node.exclusive_cost = max(0.0, node.total_cost - below)
 
 
 def _float(value: Any) -> float | None:
-    return float(value) if value is not None else None
+    """A number PostgreSQL could have printed (finite, not negative); anything else is missing."""
+    kind = type(value)
+    if kind is int:  # the common cases first: plans are big
+        return float(value) if value >= 0 else None
+    if kind is float:
+        return value if 0.0 <= value < math.inf else None  # NaN fails both comparisons
+    if kind is str:
+        try:
+            return _float(float(value))
+        except ValueError:
+            return None
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: Any) -> int | None:
+    number = _float(value)
+    return int(number) if number is not None and number.is_integer() else None
