@@ -6,6 +6,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -184,10 +186,18 @@ def test_load_run_with_errors_leaks_no_connection(pg_url: str) -> None:
     )
     assert prof.mode == "processes" and prof.runs == 90
     assert prof.errors == 9 and set(prof.worker.tolist()) == {0, 1, 2}
-    # pgbench: an error stops that client, the others finish
-    bench = s.profile("SELECT 1 / (:d - 1)", params={"d": 1}, concurrency=2, runs=20, warmup=0)
+    # pgbench would stop each client at its error: the load runs again with worker processes
+    failing = s.profile("SELECT 1 / (:d - 1)", params={"d": 1}, concurrency=2, runs=20, warmup=0)
+    assert failing.mode == "processes" and failing.runs == 20 and failing.errors == 20
+    assert any("division by zero" in m for m in failing.messages)
+    assert any("pgbench stops a client" in note for note in failing.notes)
+    # engine="pgbench" keeps pgbench: an error stops that client, the others finish
+    bench = s.profile(
+        "SELECT 1 / (:d - 1)", params={"d": 1}, concurrency=2, runs=20, warmup=0, engine="pgbench"
+    )
     assert bench.mode == "pgbench" and bench.errors == 2
     assert any("division by zero" in m for m in bench.messages)
+    assert np.isnan(bench.all_latencies_ms[~bench.ok]).all()  # pgbench does not log that time
     deadline = time.monotonic() + 10
     while _active_backends(s) > baseline and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -205,6 +215,121 @@ def test_pgbench_load_run(embedded_session: wb.Session) -> None:
     assert prof.runs > 500 and prof.qps > 500
     assert set(prof.worker.tolist()) == {0, 1}
     assert 0 < prof.summary()["p50"] < 50
+
+
+@pytest.fixture
+def lookup_table(pg_url: str, table_name: str) -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                f"CREATE TABLE {table_name} AS SELECT g AS id, md5(g::text) AS v "
+                "FROM generate_series(1, 20000) g"
+            )
+        )
+        conn.execute(text(f"ALTER TABLE {table_name} ADD PRIMARY KEY (id)"))
+    try:
+        yield table_name
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE IF EXISTS {table_name}"))
+        engine.dispose()
+
+
+@pytest.mark.parametrize("params", [None, {"id": 5}], ids=["literal", "constant"])
+def test_pgbench_measures_a_fixed_statement(
+    pg_url: str, lookup_table: str, params: dict[str, int] | None
+) -> None:
+    # pgbench reuses its clock reading within a visit of a client: a statement whose result is
+    # there at pgbench's first look was logged as 0 µs unless a meta-command came in between
+    s = wb.connect(pg_url)
+    sql = f"SELECT * FROM {lookup_table} WHERE id = " + ("5" if params is None else ":id")
+    load = s.profile(sql, params=params, concurrency=4, runs=4000, progress=False)
+    assert load.mode == "pgbench" and load.runs == 4000 and load.errors == 0
+    assert (load.latencies_ms > 0).all()
+    single = s.profile(sql, params=params, runs=1000, progress=False)
+    assert single.mode == "in-process"
+    p50, reference = load.summary()["p50"], single.summary()["p50"]
+    assert reference / 5 < p50 < reference * 10
+
+
+def test_pgbench_log_lines(tmp_path: Path) -> None:
+    from workbench.profiling.pgbench import FAILED, PgbenchRun, _read_logs
+
+    log = tmp_path / "log.1"
+    log.write_text(
+        "0 1 120 0 1700000000 000900\n"
+        "1 1 80 0 1700000000 000300\n"
+        "0 2 failed 0 1700000000 001500\n"
+        "1 2 95 0 1700000000 001600 0\n"
+        "1 3 4"  # cut short by a stopped pgbench
+    )
+    client, start, latency, failed_client, failed_end = _read_logs([log])
+    epoch = 1_700_000_000 * 10**9
+    assert client.tolist() == [1, 0, 1]
+    assert (start - epoch).tolist() == [220_000, 780_000, 1_505_000]
+    assert latency.tolist() == [80_000, 120_000, 95_000]
+    assert failed_client.tolist() == [0] and (failed_end - epoch).tolist() == [1_500_000]
+    run = PgbenchRun(
+        client, start, latency, [(1, "ERROR: boom")], 0.0, False, "", failed_client, failed_end
+    )
+    prof = run.to_profile("SELECT 1", 2)
+    assert prof.runs == 5 and prof.errors == 2 and prof.latencies_ms.tolist() == [0.08, 0.12, 0.095]
+    assert prof.messages == [FAILED, "ERROR: boom"]
+    assert np.all(np.diff(prof.start_ms) >= 0) and prof.start_ms[0] == 0
+
+
+RANDOM_TIMEOUT = "SELECT pg_sleep(CASE WHEN random() < 0.1 THEN 3 ELSE 0.01 END)"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("duration", [None, 4.0], ids=["runs", "duration"])
+def test_a_load_run_goes_on_after_errors(pg_url: str, duration: float | None) -> None:
+    s = wb.connect(pg_url)
+    baseline = _active_backends(s)
+    prof = s.profile(
+        RANDOM_TIMEOUT, concurrency=4, runs=100, duration=duration, timeout=1, progress=False
+    )
+    # pgbench would stop a client at its first timeout: the load ran with worker processes
+    assert prof.mode == "processes" and prof.errors >= 1
+    assert any("pgbench stops a client" in note for note in prof.notes)
+    assert set(prof.worker.tolist()) == {0, 1, 2, 3}
+    failed = prof.all_latencies_ms[~prof.ok]
+    assert (failed > 900).all() and (failed < 2000).all()  # each timeout keeps its time
+    if duration is None:
+        assert prof.runs == 100
+    else:
+        assert prof.runs > 60 and 3.5 < prof.wall_s < 6.5
+        assert prof.start_ms.max() > 3000  # the clients ran through the duration
+    deadline = time.monotonic() + 10
+    while _active_backends(s) > baseline and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _active_backends(s) <= baseline
+
+
+def test_stop_cancels_a_pgbench_load_on_the_server(pg_url: str) -> None:
+    s = wb.connect(pg_url, timeout=60)
+    started = time.monotonic()
+    prof = s.profile(
+        "SELECT pg_sleep(19)",
+        concurrency=2,
+        duration=30,
+        warmup=0,
+        stop=lambda: time.monotonic() - started > 1.0,
+        progress=False,
+    )
+    assert prof.mode == "pgbench" and prof.interrupted
+    assert time.monotonic() - started < 5
+    activity = (
+        "SELECT count(*) AS n FROM pg_stat_activity "
+        "WHERE query = 'SELECT pg_sleep(19)' AND state = 'active'"
+    )
+    deadline = time.monotonic() + 5
+    while s.query(activity).n[0] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert s.query(activity).n[0] == 0  # cancelled on the server, not just abandoned
 
 
 def test_processes_on_mariadb_and_threads_on_duckdb(mariadb_url: str, duckdb_url: str) -> None:
@@ -275,8 +400,12 @@ def test_compare_detects_an_index_on_the_demo_data(embedded_session: wb.Session)
             conn.execute(text("DROP INDEX IF EXISTS wbt_orders_user_id"))
     comparison = before.compare(after)
     assert comparison.faster and comparison.ratio > 2
+    # A/A, back to back on the same (unindexed) table: no index-sized effect. (Not "no verdict at
+    # all": on a shared 2-core machine two runs minutes apart can really differ by 10-20%, from
+    # caches, autovacuum or a neighbour, and the rank test rightly sees it.)
     again = s.profile(sql, params=params, runs=30, warmup=3)
-    assert not before.compare(again).faster  # A/A on the same (unindexed) table
+    once_more = s.profile(sql, params=params, runs=30, warmup=3)
+    assert 0.8 < again.compare(once_more).ratio < 1.25
 
 
 def test_round_trip_to_dict(sqlite_url: str) -> None:

