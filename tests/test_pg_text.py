@@ -796,6 +796,17 @@ def test_an_initplan_evaluated_by_a_gather_is_charged_to_it() -> None:
     import workbench as wb
 
     plan = wb.parse_plan((PSQL / "parallel-initplan.txt").read_text())
+    assert [n.operation for n in plan.nodes] == [
+        "Finalize GroupAggregate",
+        "Finalize Aggregate",
+        "Gather",
+        "Partial Aggregate",
+        "Parallel Seq Scan",
+        "Gather Merge",
+        "Sort",
+        "Partial HashAggregate",
+        "Parallel Seq Scan",
+    ]
     by_op = {n.operation: n for n in plan.nodes}
     gather_merge = by_op["Gather Merge"]
     assert gather_merge.raw["Params Evaluated"] == "$1"

@@ -66,6 +66,7 @@ _AGGREGATE_LABELS = {
     "Sorted": "GroupAggregate",
     "Mixed": "MixedAggregate",
 }
+_INF = math.inf
 _TARGETS = ("CTE Name", "Function Name", "Table Function Name", "Tuplestore Name")
 _REMOVED = {
     "Rows Removed by Filter": "rows_removed_by_filter",
@@ -77,7 +78,24 @@ _SPILL_KEYS = frozenset(
     {"Sort Space Type", "Hash Batches", "HashAgg Batches", "Disk Usage", "Storage"}
 )
 _RANK = {key: i for i, key in enumerate((*_CONDITIONS, *_BUFFERS))}
-_OPTIONAL = _CONDITION_KEYS | _BUFFERS.keys() | _REMOVED.keys() | set(_TARGETS) | _SPILL_KEYS
+# node types whose name in TEXT format depends on other fields (see _operation)
+_NAMED_WITH_FIELDS = frozenset(
+    {"Aggregate", "ModifyTable", "SetOp", "Hash Join", "Merge Join", "Nested Loop", "Custom Scan"}
+)
+_TEXT_FIELDS = (
+    "Relation Name",
+    "Schema",
+    "Alias",
+    "Index Name",
+    "Join Type",
+    "Parent Relationship",
+    "Subplan Name",
+)
+_TEXT_OR_NONE = frozenset({str, type(None)})
+# frozensets: a set intersects one in C without first copying it (dict keys would be)
+_BUFFER_KEYS = frozenset(_BUFFERS)
+_REMOVED_KEYS = frozenset(_REMOVED)
+_OPTIONAL = _CONDITION_KEYS | _BUFFER_KEYS | _REMOVED_KEYS | set(_TARGETS) | _SPILL_KEYS
 
 
 def is_postgres_json(doc: Any) -> bool:
@@ -197,42 +215,67 @@ def _node(raw: dict[str, Any], analyzed: bool, divisor: float) -> PlanNode:
     get = raw.get
     # A number that PostgreSQL cannot print (NaN, negative loops, text) is missing, as PEV2 and
     # the engine's own JSON readers treat it: the node keeps what is valid, views show a gap.
-    loops = _float(get("Actual Loops"))
-    total = _float(get("Actual Total Time"))
+    # (the checks of the commonest fields are written out: a call per field per node would
+    # be a third of the parse)
+    loops = get("Actual Loops")
+    if loops.__class__ is not int or loops < 0:
+        loops = _float(loops)
+    total = get("Actual Total Time")
+    if total.__class__ is not float or not 0.0 <= total < _INF:
+        total = _float(total)
+    startup_cost = get("Startup Cost")
+    if startup_cost.__class__ is not float or not 0.0 <= startup_cost < _INF:
+        startup_cost = _float(startup_cost)
+    total_cost = get("Total Cost")
+    if total_cost.__class__ is not float or not 0.0 <= total_cost < _INF:
+        total_cost = _float(total_cost)
+    # the text fields, read and checked in C-level passes (plans are big)
+    texts = tuple(map(get, _TEXT_FIELDS))
+    if not _TEXT_OR_NONE.issuperset(map(type, texts)):
+        texts = tuple(value if type(value) is str else None for value in texts)
+    relation, schema, alias, index, join_type, parent_relationship, subplan_name = texts
     node = PlanNode(
         operation=_operation(raw),
-        relation=_text(get("Relation Name")),
-        schema=_text(get("Schema")),
-        alias=_text(get("Alias")),
-        index=_text(get("Index Name")),
-        join_type=_text(get("Join Type")),
-        startup_cost=_float(get("Startup Cost")),
-        total_cost=_float(get("Total Cost")),
+        relation=relation,
+        schema=schema,
+        alias=alias,
+        index=index,
+        join_type=join_type,
+        startup_cost=startup_cost,
+        total_cost=total_cost,
         width=_int(get("Plan Width")),
         workers_planned=_int(get("Workers Planned")),
         workers_launched=_int(get("Workers Launched")),
-        parent_relationship=_text(get("Parent Relationship")),
-        subplan_name=_text(get("Subplan Name")),
+        parent_relationship=parent_relationship,
+        subplan_name=subplan_name,
         raw=raw,
     )
-    plan_rows = _float(get("Plan Rows"))
+    plan_rows = get("Plan Rows")
+    if plan_rows.__class__ is not int or plan_rows < 0:
+        plan_rows = _float(plan_rows)
     # one C-level set intersection finds the optional fields a node has (plans are big: a
     # dict lookup per possible field per node would dominate the parse)
     present = raw.keys() & _OPTIONAL
     if analyzed and loops is not None:
+        loops = float(loops)  # row and time totals are floats, whatever the document held
         node.loops = loops
         node.never_executed = loops == 0
-        rows = _float(get("Actual Rows", 0.0))
+        rows = get("Actual Rows", 0.0)
+        if rows.__class__ not in (int, float) or not 0 <= rows < _INF:
+            rows = _float(rows)
         node.actual_rows = rows * loops if rows is not None else None
         node.estimated_rows = plan_rows * loops if plan_rows is not None else None
         if total is not None:
             node.inclusive_time_ms = total * loops / divisor
-            node.startup_time_ms = _float(get("Actual Startup Time"))
-        for key in present & _REMOVED.keys():
+            startup = get("Actual Startup Time")
+            if startup.__class__ is not float or not 0.0 <= startup < _INF:
+                startup = _float(startup)
+            node.startup_time_ms = startup
+        for key in present & _REMOVED_KEYS:
             if (removed := _float(raw[key])) is not None:
                 setattr(node, _REMOVED[key], removed * loops)
     elif plan_rows is not None:
-        node.estimated_rows = plan_rows
+        node.estimated_rows = float(plan_rows)
     if not present:
         return node
     for key in sorted(present & _CONDITION_KEYS, key=_RANK.__getitem__):  # stable order
@@ -240,8 +283,12 @@ def _node(raw: dict[str, Any], analyzed: bool, divisor: float) -> PlanNode:
         if isinstance(value, list):
             value = ", ".join(map(str, value))
         node.conditions[key] = str(value)
-    for key in sorted(present & _BUFFERS.keys(), key=_RANK.__getitem__):
-        value = _float(raw[key])
+    # most counters are 0 and need no more than that look (plans are big)
+    counted = [key for key in present & _BUFFER_KEYS if raw[key] != 0]
+    for key in sorted(counted, key=_RANK.__getitem__) if len(counted) > 1 else counted:
+        value = raw[key]
+        if value.__class__ not in (int, float) or not 0 < value < _INF:
+            value = _float(value)
         if value:
             name = _BUFFERS[key]
             node.buffers[name] = node.buffers.get(name, 0.0) + value
@@ -256,43 +303,43 @@ def _node(raw: dict[str, Any], analyzed: bool, divisor: float) -> PlanNode:
 
 def _operation(raw: dict[str, Any]) -> str:
     """The operation as PostgreSQL's TEXT format names it (what people recognise)."""
-    node_type = str(raw["Node Type"])
+    node_type = raw["Node Type"]
+    if type(node_type) is not str:
+        node_type = str(node_type)
+    label = _named_label(raw, node_type) if node_type in _NAMED_WITH_FIELDS else node_type
+    if raw.get("Scan Direction") == "Backward":
+        label += " Backward"
+    if raw.get("Parallel Aware") is True:
+        label = f"Parallel {label}"
+    return label
+
+
+def _named_label(raw: dict[str, Any], node_type: str) -> str:
+    """The name of a node whose TEXT format name depends on other fields."""
 
     def get(key: str, default: str | None = None) -> str | None:
         value = raw.get(key, default)
         return value if isinstance(value, str) else None  # only text names an operation
 
-    label: str
     if node_type == "Aggregate":
         label = _AGGREGATE_LABELS.get(get("Strategy", "Plain") or "", "Aggregate")
         mode = get("Partial Mode")
-        if mode in ("Partial", "Finalize"):
-            label = f"{mode} {label}"
-    elif node_type == "ModifyTable":
-        label = get("Operation", node_type) or node_type
-    elif node_type == "SetOp":
-        label = ("HashSetOp" if get("Strategy") == "Hashed" else "SetOp") + (
+        return f"{mode} {label}" if mode in ("Partial", "Finalize") else label
+    if node_type == "ModifyTable":
+        return get("Operation", node_type) or node_type
+    if node_type == "SetOp":
+        return ("HashSetOp" if get("Strategy") == "Hashed" else "SetOp") + (
             f" {get('Command')}" if get("Command") else ""
         )
-    elif node_type in ("Hash Join", "Merge Join", "Nested Loop"):
+    if node_type in ("Hash Join", "Merge Join", "Nested Loop"):
         join = get("Join Type")
-        if join and join != "Inner":
-            label = (
-                f"Nested Loop {join} Join"
-                if node_type == "Nested Loop"
-                else node_type.replace(" Join", f" {join} Join")
-            )
-        else:
-            label = node_type
-    elif node_type == "Custom Scan" and get("Custom Plan Provider"):
-        label = f"Custom Scan ({get('Custom Plan Provider')})"
-    else:
-        label = node_type
-    if get("Scan Direction") == "Backward":
-        label += " Backward"
-    if get("Parallel Aware"):
-        label = f"Parallel {label}"
-    return label
+        if not join or join == "Inner":
+            return node_type
+        if node_type == "Nested Loop":
+            return f"Nested Loop {join} Join"
+        return node_type.replace(" Join", f" {join} Join")
+    provider = get("Custom Plan Provider")  # Custom Scan
+    return f"Custom Scan ({provider})" if provider else node_type
 
 
 def _spill(raw: dict[str, Any]) -> Spill | None:
@@ -358,5 +405,9 @@ def _text(value: Any) -> str | None:
 
 
 def _int(value: Any) -> int | None:
+    if value is None:  # the common cases first
+        return None
+    if type(value) is int:
+        return value if value >= 0 else None
     number = _float(value)
     return int(number) if number is not None and number.is_integer() else None
