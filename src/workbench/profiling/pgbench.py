@@ -6,10 +6,11 @@ workbench writes a one-statement script (``:name`` placeholders are pgbench vari
 :func:`~workbench.profiling.params.uniform` draws become ``\\set ... random()``), runs it with
 ``-M prepared`` and reads the per-transaction log (``-l``) into a :class:`Profile`.
 
-The script always starts with a ``\\set``. pgbench reads the clock once per visit of a client
-and reuses it: when the result of a statement is already there at its first look (common on a
-busy machine), the transaction's end time is its start time and the log says 0 µs. A
-meta-command makes pgbench read the clock again after the start, so each latency is measured.
+The script always starts with a ``\\set`` (the parameters' own, or one for this alone). pgbench
+reads the clock once per visit of a client and reuses it: when the result of a statement is already
+there at its first look (common on a busy machine), the transaction's end time is its start time
+and the log says 0 µs. A meta-command makes pgbench read the clock again after the start, so each
+latency is measured.
 
 pgbench stops a client at its first error other than a serialization failure or deadlock
 (``--continue-on-error`` does not exist before PostgreSQL 19). With ``stop_at_error`` the run
@@ -200,7 +201,9 @@ def run_pgbench(
     memory = shm if os.access(shm, os.W_OK) else None
     with tempfile.TemporaryDirectory(prefix="workbench-pgbench-", dir=memory) as folder:
         script = Path(folder) / "statement.sql"
-        body = "\n".join([_CLOCK, *set_lines, sql.rstrip().rstrip(";") + ";"]) + "\n"
+        # the parameters' own \set lines make pgbench read the clock already
+        meta = set_lines or [_CLOCK]
+        body = "\n".join([*meta, sql.rstrip().rstrip(";") + ";"]) + "\n"
         script.write_text(body, encoding="utf-8")
         database = str(url.database or "postgres")
         base += ["-f", str(script), "-c", str(clients), "-j", str(_jobs(clients))]
