@@ -249,7 +249,7 @@ def _parser() -> argparse.ArgumentParser:
         "saved earlier (--save-baseline writes one: JSON with the samples). The check fails "
         "when the new median is slower by more than --threshold, by more than --min-delta-ms "
         "in absolute terms, and the difference is statistically significant (bootstrap "
-        "confidence interval beyond ±5%, Mann-Whitney p < 0.05).\n\n" + _URL_HELP,
+        "confidence interval beyond the ±10% noise band, Mann-Whitney p < 0.05).\n\n" + _URL_HELP,
         exit_one="statistically slower than the baseline by more than the threshold",
     )
     _sql_arguments(check)
