@@ -408,9 +408,18 @@ def test_compare_detects_an_index_on_the_demo_data(embedded_session: wb.Session)
     s = embedded_session
     sql = "SELECT id, total_cents FROM orders WHERE user_id = :id"
     params = {"id": wb.uniform(1, 100_000)}
-    s.profile(sql, params=params, runs=20, warmup=2)  # warm the cache: A/A must be like for like
-    before = s.profile(sql, params=params, runs=30, warmup=3)
     from sqlalchemy import text
+
+    # A/A: the same statement on the same table, profiled twice back to back (two runs minutes or
+    # a DDL apart are not like for like on a shared 2-core VM: 15-20% drift was seen there, in
+    # both directions, which is a real difference of the machine and not what A/A asks)
+    with s.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM (ANALYZE) orders"))  # nothing left for autovacuum to do
+    s.profile(sql, params=params, runs=20, warmup=2)  # the cache warmed
+    before = s.profile(sql, params=params, runs=30, warmup=3)
+    again = s.profile(sql, params=params, runs=30, warmup=3)
+    a_a = before.compare(again)
+    assert not a_a.faster and not a_a.slower, a_a.verdict
 
     with s.engine.begin() as conn:
         conn.execute(text("CREATE INDEX wbt_orders_user_id ON orders (user_id)"))
@@ -420,10 +429,7 @@ def test_compare_detects_an_index_on_the_demo_data(embedded_session: wb.Session)
         with s.engine.begin() as conn:
             conn.execute(text("DROP INDEX IF EXISTS wbt_orders_user_id"))
     comparison = before.compare(after)
-    assert comparison.faster and comparison.ratio > 2
-    # A/A on the same (unindexed) table, before and after the index came and went: no verdict
-    again = s.profile(sql, params=params, runs=30, warmup=3)
-    assert not before.compare(again).faster and not before.compare(again).slower
+    assert comparison.faster and comparison.ratio > 2, comparison.verdict
 
 
 def test_round_trip_to_dict(sqlite_url: str) -> None:
