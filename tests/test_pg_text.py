@@ -900,3 +900,12 @@ def test_live_psql_wrapped_output_parses(pg_url: str) -> None:
             ]
         )
     assert len(shapes[0]) >= 4 and all(shape == shapes[0] for shape in shapes)
+
+
+@pytest.mark.parametrize("marker", ["> ", ">", ">> ", "  > "])
+def test_a_plan_quoted_in_a_reply_reads_whole(marker: str) -> None:
+    import workbench as wb
+
+    text = (PSQL / "reference.txt").read_text()
+    quoted = "\n".join((marker + line).rstrip() for line in text.splitlines())
+    assert _shape(wb.parse_plan(quoted)) == _shape(wb.parse_plan(text))

@@ -27,6 +27,7 @@ _RULE = re.compile(
     r"^[-=+|═─━│║┼╪╫╬╔╗╚╝╠╣╟╢╞╡├┤┌┐└┘┬┴╤╧╥╨╦╩\s]*[-═─━]{3}[-=+|═─━│║┼╪╫╬╔╗╚╝╠╣╟╢╞╡├┤┌┐└┘┬┴╤╧╥╨╦╩\s]*$"
 )
 _HEADER = re.compile(r"^\W*QUERY PLAN\W*$")
+_QUOTED = re.compile(r"^ {0,3}> ?")
 # What a terminal cut off the end of a long rule: any run of rule characters.
 _RULE_PIECE = re.compile(r"^[-=+═─━┼╪╫╬╔╗╚╝╠╣╟╢╞╡├┤┌┐└┘┬┴╤╧╥╨╦╩]+\s*$")
 # psql's markers in the column after a cell's text (\pset format wrapped): the text goes on in
@@ -73,6 +74,7 @@ def strip_psql_frames(text: str) -> str:
     is not framed comes back with only its surrounding prose and blank lines removed.
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").split("\n")
+    lines = _strip_reply_quotes(lines)
     lines = _decode_csv(lines) or lines
     if any(_RECORD.match(line) for line in lines):
         lines = [_RECORD_LABEL.sub("", line, count=1) for line in lines if not _RECORD.match(line)]
@@ -88,6 +90,16 @@ def strip_psql_frames(text: str) -> str:
     if is_json:
         return "\n".join(line.rstrip() for line in body).strip()
     return _clean_text_plan(body, wrapped)
+
+
+def _strip_reply_quotes(lines: list[str]) -> list[str]:
+    """A plan quoted in an e-mail or a Markdown reply: every line starts with ``>`` (once per
+    level of quoting). No line of a plan does (child nodes start with ``->``, after spaces)."""
+    while True:
+        filled = [line for line in lines if line.strip()]
+        if not filled or not all(_QUOTED.match(line) for line in filled):
+            return lines
+        lines = [_QUOTED.sub("", line, count=1) for line in lines]
 
 
 def _is_rule(line: str) -> bool:
