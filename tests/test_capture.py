@@ -47,6 +47,8 @@ def test_capture_finds_the_demo_n_plus_one(embedded_session: wb.Session) -> None
     assert summary["db_ms"] > 0 and summary["n_plus_one"]
     repeated = cap.repeated
     assert repeated["count"].max() == 50
+    top = repeated.loc[repeated["count"].idxmax()]
+    assert top["relationship"] == "User.orders" and "list_users" in top["call_sites"]
     frame = cap.statements
     assert len(frame) == len(cap) and (frame.source == "engine").all()
     assert "<b>" in cap._repr_html_() and "N+1" in cap._repr_html_()

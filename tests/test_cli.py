@@ -268,3 +268,54 @@ def test_demo_writes_a_report(tmp_path: Path, embedded_session: object) -> None:
     assert page.count('src="data:image/svg+xml;base64,') >= 20  # charts
     assert "Before/after" in page and "faster" in page
     assert (tmp_path / "out" / "demo-investigation" / "investigation.json").is_file()
+
+
+def test_a_statement_with_a_url_in_it_is_not_taken_for_the_url(
+    shop: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", shop)
+    assert main(["explain", "SELECT 'http://example.com/x' AS link"]) == 0
+    assert "SCAN" in capsys.readouterr().out
+
+
+def test_bad_files_and_options_are_clear_errors(
+    shop: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "investigation.json"
+    for content in ("{bad", "{}", "[]"):
+        broken.write_text(content)
+        assert main(["report", str(broken), str(tmp_path / "r.html")]) == 2
+        assert "not a readable investigation" in capsys.readouterr().err
+    folder = tmp_path / "r.html"
+    folder.mkdir()
+    inv = wb.Investigation("t", folder=tmp_path / "inv")
+    inv.note("a note")
+    assert main(["report", str(tmp_path / "inv"), str(folder)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    baseline = tmp_path / "b.json"
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", shop, "SELECT 1", "--baseline", str(baseline), "--min-delta-ms", "nan"])
+    assert exit_.value.code == 2
+    assert main(["explain", "mysql://root:CANARY9@127.0.0.1:1/x?connect_timeout=abc", "SELECT 1"])
+    err = capsys.readouterr().err
+    assert "URL's options" in err and "CANARY9" not in err and "Traceback" not in err
+
+
+def test_writes_need_the_option_the_hint_names(
+    shop: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    statement = "DELETE FROM orders WHERE user_id = 3"
+    assert main(["profile", shop, statement, "--runs", "3", "--warmup", "0"]) == 2
+    assert "--allow-writes" in capsys.readouterr().err
+    assert main(["profile", shop, statement, "--runs", "3", "--warmup", "0", "--allow-writes"]) == 0
+    assert main(["analyze", shop, statement, "--analyze", "--allow-writes"]) == 0
+    rows = create_engine(shop).connect().execute(text("SELECT count(*) FROM orders")).scalar()
+    assert rows == 20000  # every execution rolled back
+
+
+def test_lab_outside_the_checkout_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["lab", "--no-browser"]) == 2
+    assert "--notebook-dir" in capsys.readouterr().err

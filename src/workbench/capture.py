@@ -294,10 +294,18 @@ class Capture:
 
     @property
     def repeated(self) -> pd.DataFrame:
-        """N+1 candidates: the same statement, many times, with different values."""
+        """N+1 candidates: the same statement, many times, with different values; where an ORM
+        relationship lazy-loaded them, its name (``User.orders``) in ``relationship``."""
         import pandas as pd
 
-        rows = [{**g, "call_sites": "; ".join(g["call_sites"])} for g in self.n_plus_one()]
+        rows = [
+            {
+                **g,
+                "call_sites": "; ".join(g["call_sites"]),
+                "relationship": ", ".join(g["relationships"]) or None,
+            }
+            for g in self.n_plus_one()
+        ]
         columns = [
             "fingerprint",
             "count",
@@ -305,6 +313,7 @@ class Capture:
             "total_ms",
             "mean_ms",
             "call_sites",
+            "relationship",
             "sql",
             "example",
             "example_params",

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 BASELINE_FORMAT = "workbench-baseline"
 _SEVERITIES = ("critical", "high", "medium", "low", "info")
 _EXIT_CODES = """\
@@ -50,7 +51,8 @@ exit codes:
 """
 _URL_HELP = """\
 The database URL is a SQLAlchemy URL (postgresql://user@host/db, mysql://root@host/db,
-sqlite:///file.db, duckdb:///file.duckdb): before the SQL, with --url, or in DATABASE_URL.
+sqlite:///file.db, duckdb:///file.duckdb), or demo for the embedded PostgreSQL with the demo
+data: before the SQL, with --url, or in DATABASE_URL.
 SQL "-" reads the statement from standard input, "@file.sql" from a file.
 """
 
@@ -73,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("workbench: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `workbench demo | head`: the reader left, nothing to report
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
         return EXIT_OK
@@ -169,11 +171,7 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="text: the tree; json: every node with its numbers",
     )
-    explain.add_argument(
-        "--allow-writes",
-        action="store_true",
-        help="allow --analyze of a write (run inside a rolled-back transaction)",
-    )
+    _allow_writes(explain, "allow --analyze of a write (run inside a rolled-back transaction)")
     explain.set_defaults(run=_explain)
 
     profile = _command(
@@ -186,6 +184,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Latency percentiles measured at the driver.\n\n" + _URL_HELP,
     )
     _sql_arguments(profile)
+    _allow_writes(profile, "profile a write: each execution is rolled back")
     _profile_arguments(profile)
     profile.add_argument("--concurrency", type=int, default=1, help="clients (a load run if > 1)")
     profile.add_argument(
@@ -207,6 +206,7 @@ def _parser() -> argparse.ArgumentParser:
         exit_one=f"a finding at the --fail-on severity or worse ({', '.join(_SEVERITIES)})",
     )
     _sql_arguments(analyze)
+    _allow_writes(analyze, "allow --analyze of a write (run inside a rolled-back transaction)")
     analyze.add_argument("--analyze", action="store_true", help="execute it (EXPLAIN ANALYZE)")
     analyze.add_argument(
         "--architect",
@@ -253,6 +253,7 @@ def _parser() -> argparse.ArgumentParser:
         exit_one="statistically slower than the baseline by more than the threshold",
     )
     _sql_arguments(check)
+    _allow_writes(check, "check a write: each execution is rolled back")
     check.add_argument(
         "--baseline", type=Path, required=True, metavar="FILE", help="the baseline profile (JSON)"
     )
@@ -264,7 +265,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--min-delta-ms",
-        type=float,
+        type=_not_negative,
         default=0.1,
         metavar="MS",
         help="ignore slowdowns of the median smaller than this: a 40 µs statement varies by "
@@ -300,6 +301,10 @@ def _command(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
+
+
+def _allow_writes(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--allow-writes", action="store_true", help=help)
 
 
 def _sql_arguments(parser: argparse.ArgumentParser) -> None:
@@ -344,6 +349,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _not_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or math.isinf(value):  # NaN fails too: it would turn the check off
+        raise argparse.ArgumentTypeError(f"must be a number of 0 or more, not {text}")
+    return value
+
+
 def _ratio(text: str) -> float:
     value = _positive(text)
     if value < 1:
@@ -376,16 +391,25 @@ def _target(args: argparse.Namespace) -> tuple[str, str]:
     if url and args.url:
         raise ConfigurationError("the URL is given twice (positional and --url)")
     url = url or args.url or os.environ.get("DATABASE_URL")
-    if len(given) == 1 and "://" in given[0] and not args.url:
+    if len(given) == 1 and _looks_like_url(given[0]) and not args.url:
         raise ConfigurationError(
             "the SQL statement is missing", hint='workbench COMMAND URL "SELECT ..."'
         )
     if not url:
         raise ConfigurationError(
             "no database URL",
-            hint="pass it before the SQL, with --url, or set DATABASE_URL",
+            hint="pass it before the SQL, with --url, or set DATABASE_URL "
+            "(demo: the embedded PostgreSQL with the demo data)",
         )
     return url, _read_sql(given[-1])
+
+
+_URL_START = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")
+
+
+def _looks_like_url(text: str) -> bool:
+    """A URL, not a statement that happens to contain ``://`` (``SELECT 'http://x'``)."""
+    return text == "demo" or bool(_URL_START.match(text.strip()))
 
 
 def _read_sql(text: str) -> str:
@@ -407,7 +431,8 @@ def _session(args: argparse.Namespace) -> Iterator[tuple[Session, str]]:
     import workbench as wb
 
     url, sql = _target(args)
-    session = wb.connect(url, timeout=args.timeout)
+    # "demo": the embedded PostgreSQL with the demo data, as wb.connect() gives it
+    session = wb.connect(None if url == "demo" else url, timeout=args.timeout)
     try:
         yield session, sql
     finally:
@@ -443,9 +468,14 @@ def _fmt(value: Any, unit: str = " ms") -> str:
 def _lab(args: argparse.Namespace) -> int:
     import workbench as wb
 
+    folder = Path(args.notebook_dir)
+    if not folder.is_dir():  # said before the database starts, in the command's words
+        raise ConfigurationError(
+            f"no notebook folder {folder} here",
+            hint="run it from the workbench checkout (make lab), or pass --notebook-dir DIR",
+        )
     session = wb.connect()
     print(f"database ready: {session.label or session.dialect} — {session.url}")
-    folder = Path(args.notebook_dir)
     quickstart = folder / "01-quickstart.ipynb"
     command = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={folder.resolve()}"]
     if args.no_browser:
@@ -499,10 +529,14 @@ def _profile(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             duration=args.duration,
             params=args.params,
+            allow_writes=args.allow_writes,
             progress=False,
         )
     # every execution failed: the numbers are still printed, but the command did not succeed
     failed = EXIT_OK if prof.ok.any() or not prof.runs else EXIT_ERROR
+    if prof.interrupted:  # Ctrl-C: what was measured is printed, the run did not complete
+        print("workbench: interrupted: the numbers are of the runs done so far", file=sys.stderr)
+        failed = EXIT_INTERRUPTED
     if failed:
         first = prof.messages[0] if prof.messages else "no execution succeeded"
         print(f"workbench: every execution failed: {first}", file=sys.stderr)
@@ -532,6 +566,7 @@ def _profile_json(prof: Profile) -> dict[str, Any]:
         "mode": prof.mode,
         "concurrency": prof.concurrency,
         "summary": prof.summary(),
+        "interrupted": prof.interrupted,
         "notes": prof.notes,
         "errors": prof.messages,
     }
@@ -541,7 +576,7 @@ def _analyze(args: argparse.Namespace) -> int:
     import workbench as wb
 
     with _session(args) as (session, sql):
-        plan = session.explain(sql, analyze=args.analyze)
+        plan = session.explain(sql, analyze=args.analyze, allow_writes=args.allow_writes)
         evidence = session.evidence(sql, plan=plan)
     findings = wb.analyze(evidence)
     answer = None
@@ -579,7 +614,18 @@ def _report(args: argparse.Namespace) -> int:
     from workbench.investigation import Investigation
 
     inv = Investigation.load(args.investigation)
-    written = inv.export(args.path, charts=not args.no_charts)
+    target = Path(args.path)
+    if target.is_dir():
+        raise ConfigurationError(
+            f"{target} is a directory", hint="give the report's file name, e.g. report.html"
+        )
+    try:
+        written = inv.export(args.path, charts=not args.no_charts)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot write {target}: {exc.strerror or exc}",
+            hint="choose a folder that exists and that you can write to",
+        ) from None
     print(f"report: {written} ({len(inv)} steps)")
     return EXIT_OK
 
@@ -588,8 +634,16 @@ def _check(args: argparse.Namespace) -> int:
     with _session(args) as (session, sql):
         baseline = None if args.save_baseline else _load_baseline(args.baseline)
         current = session.profile(
-            sql, runs=args.runs, warmup=args.warmup, params=args.params, progress=False
+            sql,
+            runs=args.runs,
+            warmup=args.warmup,
+            params=args.params,
+            allow_writes=args.allow_writes,
+            progress=False,
         )
+    if current.interrupted:  # a partial sample is neither a baseline nor a verdict
+        print("workbench: interrupted: nothing saved, nothing compared", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if current.latencies_ms.size < 2:
         first = current.messages[0] if current.messages else "no execution succeeded"
         raise QueryError(f"the statement failed in every run: {first}")

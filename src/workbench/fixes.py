@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from workbench.errors import UnsafeStatementError
+from workbench.errors import ConfigurationError, UnsafeStatementError
 from workbench.findings import Finding
 from workbench.guard import StatementKind, split_statements
 
@@ -96,6 +96,13 @@ def try_fix(
     text = fix.fix if isinstance(fix, Finding) else fix
     if not text:
         raise UnsafeStatementError("the finding carries no SQL to try", kind="empty")
+    if isinstance(fix, Finding) and fix.fix_kind == "code":
+        # an application change (eager loading, say): there is no statement to run here
+        raise ConfigurationError(
+            f"the fix of {fix.code} is a change to the application's code, not SQL: {text}",
+            hint="apply it in the application, then profile the handler again "
+            "(s.profile(handler) with s.capture() around it)",
+        )
     if sql is None:
         raise UnsafeStatementError(
             "try_fix needs the statement to plan before and after",

@@ -261,17 +261,24 @@ class Investigation:
             raise ConfigurationError(
                 f"no investigation at {folder}", hint=f"pass the folder that holds {INDEX}"
             )
-        data = json.loads(index.read_text(encoding="utf-8"))
-        inv = cls.__new__(cls)
-        inv.title = data["title"]
-        inv.summary = data.get("summary")
-        inv.created_at = data.get("created_at", "")
-        inv.environment = data.get("environment", {})
-        inv.folder = index.parent
-        inv.steps = [
-            Step(**{k: v for k, v in s.items() if k in Step.__dataclass_fields__})
-            for s in data.get("steps", [])
-        ]
+        try:
+            data = json.loads(index.read_text(encoding="utf-8"))
+            inv = cls.__new__(cls)
+            inv.title = str(data["title"])
+            inv.summary = data.get("summary")
+            inv.created_at = data.get("created_at", "")
+            inv.environment = data.get("environment", {})
+            inv.folder = index.parent
+            inv.steps = [
+                Step(**{k: v for k, v in s.items() if k in Step.__dataclass_fields__})
+                for s in data.get("steps", [])
+            ]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # a hand-edited or truncated file: say which, and that nothing was changed
+            raise ConfigurationError(
+                f"{index} is not a readable investigation ({type(exc).__name__}: {exc})",
+                hint="restore it from a copy (investigations are plain JSON), or start a new one",
+            ) from None
         return inv
 
     # -- reading ----------------------------------------------------------------------------------

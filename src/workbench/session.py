@@ -530,7 +530,8 @@ def _create_engine(url: str | URL, options: dict[str, Any]) -> Engine:
             f"no driver for {parsed.drivername}: {exc}",
             hint="supported: postgresql+psycopg, mysql+pymysql, sqlite, duckdb",
         ) from None
-    except sa_exc.ArgumentError as exc:
+    except (sa_exc.ArgumentError, ValueError, TypeError) as exc:
+        # ValueError/TypeError: a dialect converting a URL option (connect_timeout=abc)
         raise ConfigurationError(
             f"cannot use {mask_url(parsed)}: {scrub_text(str(exc))}",
             hint="check the URL's options",
