@@ -357,3 +357,19 @@ def test_dollar_signs_in_chart_text_are_literal() -> None:
 
     assert draw_chart(Chart("plan", "plan", draw), "svg").startswith(b"<?xml")
     assert drawn[0].axes[0].get_title() == r"costs \$1 and \$2 and \$x\$"
+
+
+def test_an_offline_answer_s_findings_are_the_investigation_s(tmp_path: Path) -> None:
+    s = wb.connect(f"sqlite:///{tmp_path / 'shop.sqlite'}")
+    wb.demo.load(s, scale=0.01)
+    sql = "SELECT * FROM orders WHERE user_id = 42"
+    ev = s.evidence(sql, plan=s.explain(sql, analyze=True))
+    answer = wb.Architect(save_dir=tmp_path / "answers").analyze(ev)  # no key: offline
+    assert answer.offline and answer.findings
+    inv = wb.Investigation("offline", folder=tmp_path / "inv")
+    inv.record(answer)
+    html_report = inv.export(tmp_path / "r.html").read_text()
+    md_report = inv.export(tmp_path / "r.md").read_text()
+    for text in (html_report, md_report):
+        assert "No findings were recorded" not in text
+        assert answer.findings[0].code in text

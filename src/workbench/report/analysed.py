@@ -48,12 +48,14 @@ def answer(step: Step, folder: Path, charts: bool) -> list[Block]:
     if answer.question:
         blocks.append(Text(f"Question: {answer.question}"))
     blocks.append(Markdown(answer.markdown))
-    if answer.findings and not answer.offline:
+    if answer.findings:
+        # offline, the answer's text already lists them: the group stays closed, but they are
+        # the investigation's findings all the same (the summary counts them)
         blocks.append(
             Group(
                 f"Structured findings ({len(answer.findings)})",
                 (Findings(tuple(answer.findings)),),
-                open=True,
+                open=not answer.offline,
             )
         )
     return blocks
