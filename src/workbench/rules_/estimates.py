@@ -108,8 +108,25 @@ def _cut_short(node: PlanNode) -> bool:
         inner = len(above.children) >= 2 and above.children[-1] is child
         if inner and above.raw.get("Inner Unique") and "nested loop" in operation:
             return True
+        if _other_side_empty(above, child):
+            return True
         child = above
     return node.parent_relationship in ("SubPlan", "InitPlan")
+
+
+def _other_side_empty(join: PlanNode, side: PlanNode) -> bool:
+    """A hash join whose hash side came back empty stops reading its outer side after the first
+    row (an inner join can produce nothing): the outer scan's "1 row" is not an estimate miss."""
+    if "hash" not in join.operation.lower() or len(join.children) < 2:
+        return False
+    if join.children[0] is not side or (join.join_type or "Inner") not in (
+        "Inner",
+        "Semi",
+        "Right",
+    ):
+        return False
+    hashed = join.children[-1]
+    return hashed.actual_rows == 0 and not hashed.never_executed
 
 
 _PASS_THROUGH = (
