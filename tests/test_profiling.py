@@ -437,3 +437,9 @@ def test_round_trip_to_dict(sqlite_url: str) -> None:
     again = Profile.from_dict(prof.to_dict())
     assert np.array_equal(again.latencies_ms, prof.latencies_ms)
     assert again.summary() == prof.summary()
+
+
+def test_a_pgbench_load_runs_exactly_the_runs_asked(pg_url: str) -> None:
+    # pgbench runs a whole number of transactions per client: 5 over 2 clients is 3 + 3
+    prof = wb.connect(pg_url).profile("SELECT 1", runs=5, concurrency=2, warmup=0)
+    assert prof.mode == "pgbench" and prof.runs == 5 and prof.errors == 0

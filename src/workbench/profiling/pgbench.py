@@ -89,8 +89,9 @@ class PgbenchRun:
     failed_end_ns: np.ndarray  # epoch, ns
     stopped_at_error: bool = False  # ended early because a client stopped (stop_at_error)
 
-    def to_profile(self, sql: str, concurrency: int) -> Profile:
-        """The logged transactions plus one error per client pgbench stopped, in start order.
+    def to_profile(self, sql: str, concurrency: int, runs: int | None = None) -> Profile:
+        """The logged transactions plus one error per client pgbench stopped, in start order;
+        the first ``runs`` of them when given (pgbench runs a whole number per client).
 
         pgbench logs no time for a failed transaction, and nothing for the one that stopped a
         client: their latency is NaN and their start the time the log shows (else the run's end).
@@ -110,6 +111,8 @@ class PgbenchRun:
             ]
         )
         order = np.argsort(start_ms, kind="stable")
+        if runs is not None:
+            order = order[:runs]
         latency_ms = np.concatenate([self.latency_ns / 1e6, np.full(n_failed + n_stopped, np.nan)])
         worker = np.concatenate(
             [

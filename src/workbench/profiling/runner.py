@@ -101,7 +101,7 @@ def profile_statement(
             mode = "processes" if concurrency > 1 else "in-process"
             fallback = _fallback_note(run.errors)
         else:
-            profile = run.to_profile(info.sql, concurrency)
+            profile = run.to_profile(info.sql, concurrency, runs if duration is None else None)
     if profile is None:
         profile = _run_workers(
             session,
