@@ -48,7 +48,7 @@ def test_errors_are_messages_not_tracebacks(
     assert "wb_connect" in capsys.readouterr().out
     shell.run_line_magic("wb_connect", sqlite_url)
     assert shell.run_cell_magic("wb_sql", "", "DELETE FROM t") is None
-    assert "allow_writes" in capsys.readouterr().out
+    assert "--allow-writes" in capsys.readouterr().out
 
 
 def test_options_are_checked_and_both_spellings_work(
@@ -72,3 +72,40 @@ def test_options_are_checked_and_both_spellings_work(
         assert "⚠" in out and "Traceback" not in out, line
     assert shell.run_line_magic("wb_connect", "--timeout") is None
     assert "needs a value" in capsys.readouterr().out
+
+
+def test_ask_follows_the_latest_evidence(
+    shell: InteractiveShell, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wb.demo.load(sqlite_url, scale=0.01)
+    magics = shell.magics_manager.registry["WorkbenchMagics"]
+    shell.run_line_magic("wb_connect", sqlite_url)
+    shell.run_cell_magic("explain", "--analyze", "SELECT * FROM orders WHERE user_id = 3")
+    first = shell.run_line_magic("wb_ask", '"why?"')
+    again = shell.run_line_magic("wb_ask", '"and the index?"')
+    assert magics.architect.evidence.sql == "SELECT * FROM orders WHERE user_id = 3"
+    # a new plan, saved under another name: asked about, not the old one
+    shell.run_cell_magic("explain", "--analyze --save users_plan", "SELECT * FROM users")
+    shell.run_line_magic("wb_ask", '"and this?"')
+    assert magics.architect.evidence.sql == "SELECT * FROM users"
+    # a profile of another statement after it: only the profile goes in, not a mixed bundle
+    shell.run_cell_magic("profile", "--runs 5 --warmup 0", "SELECT count(*) FROM products")
+    shell.run_line_magic("wb_ask", "")
+    evidence = magics.architect.evidence
+    assert evidence.sql == "SELECT count(*) FROM products" and not evidence.plans
+    assert first is not again
+
+
+def test_magic_options_speak_the_magic_s_language(
+    shell: InteractiveShell, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wb.demo.load(sqlite_url, scale=0.01)
+    shell.run_line_magic("wb_connect", sqlite_url)
+    assert shell.run_cell_magic("wb_sql", "", "DELETE FROM orders") is None
+    out = capsys.readouterr().out
+    assert "add --allow-writes" in out and "allow_writes=True" not in out
+    assert shell.run_cell_magic("wb_sql", "--allow-writes", "DELETE FROM orders") is not None
+    assert shell.run_cell_magic("wb_sql", "", "SELECT count(*) AS n FROM orders").n[0] > 0
+    assert shell.run_cell_magic("wb_sql", "--save s", "SELECT 1") is None
+    assert "not a variable name" in capsys.readouterr().out
+    assert isinstance(shell.user_ns["s"], wb.Session)

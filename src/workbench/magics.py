@@ -17,7 +17,10 @@ Like JupySQL's ``%%sql``, the magics keep their results in the notebook's namesp
 
 from __future__ import annotations
 
+import itertools
 import json
+import keyword
+import re
 import shlex
 from typing import Any
 
@@ -36,6 +39,11 @@ class WorkbenchMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self.architect: Any = None
+        # the latest plan and profile a magic made (whatever --save called them), and what the
+        # architect was last asked about: a follow-up only while that is still the latest
+        self.latest: dict[str, tuple[int, Any]] = {}
+        self.made = itertools.count()
+        self.asked_about: tuple[Any, Any] | None = None
 
     # -- helpers ----------------------------------------------------------------------------------
     @property
@@ -58,12 +66,36 @@ class WorkbenchMagics(Magics):
     def _save(self, name: str, value: Any) -> None:
         self.namespace[name] = value
 
+    def _latest_evidence(self) -> tuple[Any, Any]:
+        """The plan and profile to ask about: the latest the magics made (else the notebook's
+        ``plan`` and ``prof``); of two about different statements, only the more recent."""
+        import workbench as wb
+
+        found: dict[str, tuple[int, Any]] = {}
+        for name, kind in (("plan", wb.Plan), ("prof", wb.Profile)):
+            made = self.latest.get(name)
+            value = self.namespace.get(name)
+            if made is not None:
+                found[name] = made
+            elif isinstance(value, kind):
+                found[name] = (-1, value)
+        plan, prof = found.get("plan"), found.get("prof")
+        if plan and prof and not _same_statement(plan[1], prof[1]):
+            if plan[0] > prof[0]:
+                prof = None
+            else:
+                plan = None
+        return (plan[1] if plan else None), (prof[1] if prof else None)
+
     def _report(self, exc: WorkbenchError) -> None:
         # a readable message, not a traceback dump
         from workbench.safe_html import escape
 
-        html = f"<div style='color:#cf222e'>⚠ {escape(str(exc))}</div>"
-        display({"text/html": html, "text/plain": f"⚠ {exc}"}, raw=True)
+        text = exc.message
+        if exc.hint:  # the hints are written for Python; here the same advice is an option
+            text += "\n→ " + re.sub(r"(?:pass )?allow_writes=True", "add --allow-writes", exc.hint)
+        html = f"<div style='color:#cf222e'>⚠ {escape(text)}</div>"
+        display({"text/html": html, "text/plain": f"⚠ {text}"}, raw=True)
 
     # -- magics -----------------------------------------------------------------------------------
     @line_magic
@@ -78,15 +110,20 @@ class WorkbenchMagics(Magics):
         except WorkbenchError as exc:
             self._report(exc)
             return None
-        self._save("s", session)
+        self.namespace["s"] = session
         return session
 
     @cell_magic
     def wb_sql(self, line: str, cell: str) -> Any:
-        """``%%wb_sql [--save NAME] [--params JSON]``: the rows of the cell's statement."""
+        """``%%wb_sql [--save NAME] [--params JSON] [--allow-writes]``: the rows of the cell's
+        statement (a write runs in a transaction that is rolled back)."""
         try:
-            args = _parse(line, {"--save": str, "--params": json.loads})
-            frame = self._session().query(cell, params=args.get("--params"))
+            args = _parse(
+                line, {"--save": _variable, "--params": json.loads, "--allow-writes": bool}
+            )
+            frame = self._session().query(
+                cell, params=args.get("--params"), allow_writes=args.get("--allow-writes", False)
+            )
         except WorkbenchError as exc:
             self._report(exc)
             return None
@@ -99,7 +136,12 @@ class WorkbenchMagics(Magics):
         try:
             args = _parse(
                 line,
-                {"--save": str, "--params": json.loads, "--analyze": bool, "--allow-writes": bool},
+                {
+                    "--save": _variable,
+                    "--params": json.loads,
+                    "--analyze": bool,
+                    "--allow-writes": bool,
+                },
             )
             plan = self._session().explain(
                 cell,
@@ -111,12 +153,13 @@ class WorkbenchMagics(Magics):
             self._report(exc)
             return None
         self._save(args.get("--save", "plan"), plan)
+        self.latest["plan"] = (next(self.made), plan)
         return plan
 
     @cell_magic
     def profile(self, line: str, cell: str) -> Any:
         """``%%profile [--runs N] [--concurrency C] [--duration S] [--params JSON]
-        [--save NAME]``."""
+        [--allow-writes] [--save NAME]``."""
         try:
             args = _parse(
                 line,
@@ -125,8 +168,9 @@ class WorkbenchMagics(Magics):
                     "--concurrency": int,
                     "--duration": float,
                     "--params": json.loads,
-                    "--save": str,
+                    "--save": _variable,
                     "--warmup": int,
+                    "--allow-writes": bool,
                 },
             )
             prof = self._session().profile(
@@ -136,11 +180,13 @@ class WorkbenchMagics(Magics):
                 concurrency=args.get("--concurrency", 1),
                 duration=args.get("--duration"),
                 params=args.get("--params"),
+                allow_writes=args.get("--allow-writes", False),
             )
         except WorkbenchError as exc:
             self._report(exc)
             return None
         self._save(args.get("--save", "prof"), prof)
+        self.latest["prof"] = (next(self.made), prof)
         display(prof)
         return prof.histogram()
 
@@ -151,24 +197,34 @@ class WorkbenchMagics(Magics):
         import workbench as wb
 
         question = " ".join(shlex.split(line)) if line.strip() else None
+        plan, prof = self._latest_evidence()
         try:
-            if self.architect is not None and self.architect.evidence is not None and question:
-                answer = self.architect.ask(question)
+            same = self.asked_about == (plan, prof)
+            if same and self.architect is not None and self.architect.evidence is not None:
+                answer = self.architect.ask(question or "and now?")
             else:
-                ns = self.namespace
-                plan, prof = ns.get("plan"), ns.get("prof")
-                evidence = self._session().evidence(
-                    plan=plan if isinstance(plan, wb.Plan) else None,
-                    profile=prof if isinstance(prof, wb.Profile) else None,
-                    question=question,
-                )
+                evidence = self._session().evidence(plan=plan, profile=prof, question=question)
                 self.architect = wb.Architect()
                 answer = self.architect.analyze(evidence, question=question)
+                self.asked_about = (plan, prof)
         except WorkbenchError as exc:
             self._report(exc)
             return None
-        self._save("answer", answer)
+        self.namespace["answer"] = answer
         return answer
+
+
+def _variable(name: str) -> str:
+    """A ``--save`` name: a Python variable that is not the session's (``s``) nor ``answer``."""
+    if not name.isidentifier() or keyword.iskeyword(name) or name in ("s", "answer"):
+        raise ValueError(f"{name!r} is not a variable name the result can go in (e.g. before)")
+    return name
+
+
+def _same_statement(plan: Any, prof: Any) -> bool:
+    from workbench.fingerprint import fingerprint
+
+    return bool(plan.sql and prof.sql) and fingerprint(plan.sql) == fingerprint(prof.sql)
 
 
 def _parse(line: str, spec: dict[str, Any], *, positional: int = 0) -> dict[str, Any]:
