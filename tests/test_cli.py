@@ -319,3 +319,15 @@ def test_lab_outside_the_checkout_says_what_to_do(
     monkeypatch.chdir(tmp_path)
     assert main(["lab", "--no-browser"]) == 2
     assert "--notebook-dir" in capsys.readouterr().err
+
+
+def test_check_compares_like_with_like(
+    shop: str, pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = tmp_path / "b.json"
+    assert main(["check", shop, "SELECT 1", "--baseline", str(baseline), "--runs", "3"]) == 2
+    assert "--runs 10 or more" in capsys.readouterr().err
+    saved = ["check", shop, "SELECT 1", "--baseline", str(baseline), "--runs", "20"]
+    assert main([*saved, "--save-baseline"]) == 0
+    assert main(["check", pg_url, "SELECT 1", "--baseline", str(baseline), "--runs", "20"]) == 2
+    assert "measured on sqlite, this database is postgresql" in capsys.readouterr().err

@@ -41,6 +41,7 @@ __all__ = ["main"]
 
 EXIT_OK, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+CHECK_MIN_RUNS = 10
 BASELINE_FORMAT = "workbench-baseline"
 _SEVERITIES = ("critical", "high", "medium", "low", "info")
 _EXIT_CODES = """\
@@ -104,7 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workbench",
         description="A Jupyter workbench for database and backend performance investigations.",
-        epilog=_EXIT_CODES.format(one="a check failed (see the command's help)"),
+        epilog=_EXIT_CODES.format(
+            one="check found a regression, or analyze --fail-on a finding (see their help)"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
@@ -631,8 +634,19 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    if args.runs < CHECK_MIN_RUNS:  # fewer cannot tell a regression from noise
+        raise ConfigurationError(
+            f"check needs --runs {CHECK_MIN_RUNS} or more, not {args.runs}",
+            hint="e.g. --runs 200 (the default)",
+        )
     with _session(args) as (session, sql):
         baseline = None if args.save_baseline else _load_baseline(args.baseline)
+        if baseline is not None and baseline.dialect != session.dialect:
+            raise ConfigurationError(
+                f"the baseline was measured on {baseline.dialect}, this database is "
+                f"{session.dialect}",
+                hint="compare like with like: save a baseline on this database (--save-baseline)",
+            )
         current = session.profile(
             sql,
             runs=args.runs,

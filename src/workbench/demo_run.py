@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.errors import ConfigurationError
+
 if TYPE_CHECKING:
     from workbench.findings import Finding
     from workbench.investigation import Investigation
@@ -50,7 +52,13 @@ def run_demo(
 ) -> int:
     """Run the demo investigation against the embedded database and write ``report``."""
     import workbench as wb
+    from workbench.report import FORMATS
 
+    if report.suffix.lower() not in FORMATS:  # said now, not after a minute of work
+        raise ConfigurationError(
+            f"cannot write a report as {report.name!r}",
+            hint="end the path in .html, .md or .pdf",
+        )
     started = time.perf_counter()
     session = wb.demo.connect(scale=scale)
     try:

@@ -173,11 +173,14 @@ class Profile:
     def describe(self) -> str:
         s = self.summary()
         what = self.label or _short(self.sql)
-        text = (
-            f"{what}: {s['runs']:,} runs ({self.mode}, concurrency {self.concurrency}), "
-            f"p50 {s['p50']:.3f} ms, p95 {s['p95']:.3f} ms, p99 {s['p99']:.3f} ms, "
-            f"max {s['max']:.3f} ms, {s['qps']:,.0f} qps"
-        )
+        head = f"{what}: {s['runs']:,} runs ({self.mode}, concurrency {self.concurrency}), "
+        if self.latencies_ms.size:
+            text = head + (
+                f"p50 {s['p50']:.3f} ms, p95 {s['p95']:.3f} ms, p99 {s['p99']:.3f} ms, "
+                f"max {s['max']:.3f} ms, {s['qps']:,.0f} qps"
+            )
+        else:
+            text = head + "no successful execution"
         if s["errors"]:
             text += f", {s['errors']:,} errors"
         if self.interrupted:
