@@ -306,3 +306,17 @@ def test_sqlite_sees_what_another_connection_built(tmp_path: Path) -> None:
     columns = {ix.name: ix.columns for ix in s.table("t").indexes}
     assert columns["t_a_plus_b"] == ("a + b",)  # an expression key, not "None"
     app.close()
+
+
+def test_tables_in_says_what_it_could_not_find(sqlite_url: str) -> None:
+    from workbench.errors import WorkbenchWarning
+
+    s = wb.connect(sqlite_url)
+    from sqlalchemy import text
+
+    with s.engine.begin() as conn:  # the session's own writes are always rolled back
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+    with pytest.warns(WorkbenchWarning, match="did not parse"):
+        assert s.tables_in("SELECT ... FROM users JOIN orders ...") == []
+    with pytest.warns(WorkbenchWarning, match="not found in the database: nope"):
+        assert [t.name for t in s.tables_in("SELECT * FROM t JOIN nope ON 1 = 1")] == ["t"]

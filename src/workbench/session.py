@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,6 +20,7 @@ from workbench.errors import (
     ConnectionFailedError,
     QueryError,
     WorkbenchError,
+    WorkbenchWarning,
 )
 from workbench.execution import Executor, Params, Result
 from workbench.masking import SecretScrubber, mask_url, scrub_text
@@ -437,6 +439,17 @@ class Session:
             self._introspect(functools.partial(_table_info, dialect, name=name))
             for name in statement.tables
         ]
+        missing = [name for name, info in zip(statement.tables, found, strict=True) if not info]
+        if not statement.parsed:
+            warnings.warn(
+                "could not read the statement's tables (it did not parse): check its syntax",
+                WorkbenchWarning,
+                stacklevel=2,
+            )
+        elif missing:
+            warnings.warn(
+                f"not found in the database: {', '.join(missing)}", WorkbenchWarning, stacklevel=2
+            )
         return [info for info in found if info is not None]
 
     def _introspect(self, fn: Callable[[Any], T]) -> T:
