@@ -373,3 +373,6 @@ def test_an_offline_answer_s_findings_are_the_investigation_s(tmp_path: Path) ->
     for text in (html_report, md_report):
         assert "No findings were recorded" not in text
         assert answer.findings[0].code in text
+    # the appendix defines the evidence its "arch.analyze(ev)" line uses
+    appendix = md_report[md_report.index("arch.analyze(ev)") - 400 :]
+    assert "ev = wb.Evidence.load(" in appendix

@@ -50,6 +50,7 @@ def reproductions(inv: Investigation) -> list[Reproduction]:
     out = []
     python: str
     sql: list[tuple[str, str]]
+    has_evidence = False  # whether ``ev`` is defined by a reproduction above
     for step in inv.steps:
         if step.code is None and step.kind not in _RERUNNABLE:
             continue
@@ -59,6 +60,18 @@ def reproductions(inv: Investigation) -> list[Reproduction]:
             python, sql = "", []
         if step.code:
             python = step.code
+        if "ev = " in python:
+            has_evidence = True
+        elif "(ev)" in python and not has_evidence:
+            # an answer recorded without its evidence step: the bundle the architect saved
+            path = step.data.get("evidence_path")
+            source = (
+                f"wb.Evidence.load({str(path)!r})"
+                if path
+                else "s.evidence(sql, plan=plan)  # the evidence the answer was given"
+            )
+            python = f"ev = {source}\n{python}"
+            has_evidence = True
         if not python and not sql:
             continue
         out.append(Reproduction(step.id, step.title, python, tuple(sql), derived=step.code is None))
