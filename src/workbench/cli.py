@@ -342,22 +342,27 @@ def _profile_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive(text: str) -> float:
+def _number(text: str) -> float:
+    """A finite number (NaN fails every later comparison: it would turn a check off)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or math.isinf(value):
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
     return value
 
 
 def _not_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0 or math.isinf(value):  # NaN fails too: it would turn the check off
+    value = _number(text)
+    if value < 0:
         raise argparse.ArgumentTypeError(f"must be a number of 0 or more, not {text}")
     return value
 

@@ -22,8 +22,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.errors import ConfigurationError
-
 if TYPE_CHECKING:
     from workbench.findings import Finding
     from workbench.investigation import Investigation
@@ -52,13 +50,9 @@ def run_demo(
 ) -> int:
     """Run the demo investigation against the embedded database and write ``report``."""
     import workbench as wb
-    from workbench.report import FORMATS
+    from workbench.report import report_format
 
-    if report.suffix.lower() not in FORMATS:  # said now, not after a minute of work
-        raise ConfigurationError(
-            f"cannot write a report as {report.name!r}",
-            hint="end the path in .html, .md or .pdf",
-        )
+    report_format(report)  # a wrong suffix is said now, not after a minute of work
     started = time.perf_counter()
     session = wb.demo.connect(scale=scale)
     try:

@@ -63,8 +63,11 @@ class WorkbenchMagics(Magics):
             )
         return session
 
-    def _save(self, name: str, value: Any) -> None:
+    def _save(self, name: str, value: Any, *, latest: str | None = None) -> None:
+        """Put ``value`` in the notebook as ``name``; ``latest``: the kind %wb_ask reads."""
         self.namespace[name] = value
+        if latest is not None:
+            self.latest[latest] = (next(self.made), value)
 
     def _latest_evidence(self) -> tuple[Any, Any]:
         """The plan and profile to ask about: the latest the magics made (else the notebook's
@@ -152,8 +155,7 @@ class WorkbenchMagics(Magics):
         except WorkbenchError as exc:
             self._report(exc)
             return None
-        self._save(args.get("--save", "plan"), plan)
-        self.latest["plan"] = (next(self.made), plan)
+        self._save(args.get("--save", "plan"), plan, latest="plan")
         return plan
 
     @cell_magic
@@ -185,8 +187,7 @@ class WorkbenchMagics(Magics):
         except WorkbenchError as exc:
             self._report(exc)
             return None
-        self._save(args.get("--save", "prof"), prof)
-        self.latest["prof"] = (next(self.made), prof)
+        self._save(args.get("--save", "prof"), prof, latest="prof")
         display(prof)
         return prof.histogram()
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from workbench.investigation import Investigation
     from workbench.report.views import ReportView
 
-__all__ = ["FORMATS", "export", "render", "render_html_report"]
+__all__ = ["FORMATS", "export", "render", "render_html_report", "report_format"]
 
 FORMATS = {
     ".html": "html",
@@ -47,6 +47,20 @@ FORMATS = {
 _OPTIONS = {"image_format", "charts", "dpi", "chromium"}
 
 
+def report_format(path: str | Path) -> str:
+    """The report format a path asks for (its suffix), or a ``ConfigurationError`` saying which
+    exist: callers that do a minute of work before writing check first."""
+    name = Path(path).name
+    kind = FORMATS.get(Path(path).suffix.lower())
+    if kind is None:
+        raise ConfigurationError(
+            f"cannot write a report as {name!r}",
+            hint="end the path in .html (one self-contained file), .md (Markdown with images "
+            "in a sibling folder) or .pdf",
+        )
+    return kind
+
+
 def export(inv: Investigation, path: str | Path, **options: Any) -> Path:
     """Write ``inv`` as a report at ``path``; the format follows the suffix.
 
@@ -55,13 +69,7 @@ def export(inv: Investigation, path: str | Path, **options: Any) -> Path:
     take PNG); ``dpi`` for PNG; ``chromium`` names the browser for PDF.
     """
     target = Path(path)
-    kind = FORMATS.get(target.suffix.lower())
-    if kind is None:
-        raise ConfigurationError(
-            f"cannot write a report as {target.name!r}",
-            hint="end the path in .html (one self-contained file), .md (Markdown with images "
-            "in a sibling folder) or .pdf",
-        )
+    kind = report_format(target)
     unknown = set(options) - _OPTIONS
     if unknown:
         raise ConfigurationError(

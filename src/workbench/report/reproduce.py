@@ -50,7 +50,7 @@ def reproductions(inv: Investigation) -> list[Reproduction]:
     out = []
     python: str
     sql: list[tuple[str, str]]
-    has_evidence = False  # whether ``ev`` is defined by a reproduction above
+    has_evidence = False  # whether an evidence step above defines ``ev``
     for step in inv.steps:
         if step.code is None and step.kind not in _RERUNNABLE:
             continue
@@ -60,9 +60,9 @@ def reproductions(inv: Investigation) -> list[Reproduction]:
             python, sql = "", []
         if step.code:
             python = step.code
-        if "ev = " in python:
+        if step.kind == "evidence":
             has_evidence = True
-        elif "(ev)" in python and not has_evidence:
+        elif step.kind == "answer" and "(ev)" in python and not has_evidence:
             # an answer recorded without its evidence step: the bundle the architect saved
             path = step.data.get("evidence_path")
             source = (

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from workbench.findings import Finding
     from workbench.plans.model import Misestimate, Plan, PlanNode
 
-__all__ = ["RULES", "misestimate", "origins", "per_loop", "stale_statistics", "statistics_fix"]
+__all__ = ["RULES", "misestimate", "origins", "stale_statistics", "statistics_fix"]
 
 FACTOR = 10.0
 MIN_ROWS = 100.0
@@ -45,25 +45,8 @@ _CONDITIONS = ("Filter", "Index Cond", "Recheck Cond")
 
 
 # -- misestimate ----------------------------------------------------------------------------------
-def per_loop(node: PlanNode) -> Misestimate | None:
-    """Estimated vs actual rows per loop, each at least one row (as PEV2 compares them): a
-    lookup that finds nothing is not "100,000× overestimated" because it ran 100,000 times."""
-    from workbench.plans.model import Misestimate
-
-    if node.actual_rows is None or node.estimated_rows is None or node.never_executed:
-        return None
-    loops = max(float(node.loops or 1.0), 1.0)
-    estimated = max(node.estimated_rows / loops, 1.0)
-    actual = max(node.actual_rows / loops, 1.0)
-    if actual > estimated:
-        return Misestimate(actual / estimated, "under")
-    if actual < estimated:
-        return Misestimate(estimated / actual, "over")
-    return Misestimate(1.0, "exact")
-
-
 def _miss(node: PlanNode) -> Misestimate | None:
-    miss = per_loop(node)
+    miss = node.misestimate
     if miss is None or miss.factor < FACTOR or miss.direction == "exact":
         return None
     return miss
@@ -176,7 +159,7 @@ def origins(ctx: Context, plan: Plan) -> list[tuple[PlanNode, list[PlanNode]]]:
 
 
 def _direction(node: PlanNode) -> str:
-    miss = per_loop(node)
+    miss = node.misestimate
     return miss.direction if miss else ""
 
 
@@ -191,7 +174,7 @@ def misestimate(ctx: Context) -> Iterator[Finding]:
 def _misestimate_finding(
     ctx: Context, i: int, plan: Plan, node: PlanNode, inherited: list[PlanNode]
 ) -> Finding:
-    miss = per_loop(node)
+    miss = node.misestimate
     assert miss is not None
     table = ctx.table(node.relation)
     fix, kind, why = statistics_fix(ctx, node, table)

@@ -18,7 +18,6 @@ from workbench.rules_.estimates import (
     FACTOR,
     MIN_ROWS,
     origins,
-    per_loop,
     relations_below,
     statistics_fix,
 )
@@ -54,7 +53,7 @@ def _blowup(ctx: Context, i: int, plan: Plan, loop: PlanNode) -> Finding | None:
     ms = inner.inclusive_time_ms
     share = inclusive_share(plan, inner)
     heavy = loops >= NL_LOOPS and (share or 0.0) >= NL_SHARE and (ms or 0.0) >= NL_MIN_MS
-    miss = per_loop(outer)
+    miss = outer.misestimate
     under = bool(
         miss
         and miss.direction == "under"
