@@ -10,6 +10,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -87,6 +88,20 @@ def duckdb_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
 
 ENGINES = ("postgresql", "mariadb", "sqlite", "duckdb")
 
+# the Debian Chromium the browser tests drive (never a downloaded one), and where they leave
+# screenshots for a red CI run
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
 
 @pytest.fixture(params=ENGINES)
 def any_url(request: pytest.FixtureRequest) -> str:
@@ -137,3 +152,15 @@ def embedded_session():  # type: ignore[no-untyped-def]
     require(session.dialect == "postgresql", "the embedded PostgreSQL (got the SQLite fallback)")
     yield session
     session.close()
+
+
+def still_running(session, sql: str, *, wait_s: float = 5.0) -> int:  # type: ignore[no-untyped-def]
+    """How many server sessions of PostgreSQL still run ``sql`` once up to ``wait_s`` has given a
+    cancel time to land (0: cancelled on the server, not just abandoned by the client)."""
+    import time
+
+    activity = "SELECT count(*) AS n FROM pg_stat_activity WHERE query = :sql AND state = 'active'"
+    deadline = time.monotonic() + wait_s
+    while session.query(activity, params={"sql": sql}).n[0] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return int(session.query(activity, params={"sql": sql}).n[0])

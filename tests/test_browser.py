@@ -22,19 +22,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import require
-
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, require
 
 pytestmark = pytest.mark.browser
 
@@ -121,6 +109,10 @@ def _run_all_cells(page: Any, timeout_s: float = 300.0) -> None:
             select_kernel.click()
             time.sleep(1)
             continue
+        if _no_kernel(page):  # JupyterLab shut down the kernel it had started: start one
+            _start_kernel(page)
+            unrun_since = None
+            continue
         shown = page.evaluate(prompts)
         if shown and all(re.fullmatch(r"\[\d+\]:?", p) for p in shown):
             return
@@ -139,6 +131,26 @@ def _run_all_cells(page: Any, timeout_s: float = 300.0) -> None:
             unrun_since = None
         time.sleep(1)
     raise AssertionError(f"the notebook did not run to the end ({attempts} Run All)")
+
+
+def _no_kernel(page: Any) -> bool:
+    name = page.locator(".jp-NotebookPanel-toolbar .jp-KernelName")
+    return name.count() > 0 and name.first.inner_text().strip() == "No Kernel"
+
+
+def _start_kernel(page: Any) -> None:
+    """Pick Python in the kernel dialog the toolbar's kernel name opens."""
+    page.locator(".jp-NotebookPanel-toolbar .jp-KernelName").first.click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=15_000)
+    choices = dialog.locator("select")
+    if choices.count():
+        labels = choices.first.locator("option").all_inner_texts()
+        python = next((label for label in labels if "Python" in label), None)
+        if python is not None:
+            choices.first.select_option(label=python)
+    dialog.locator("button.jp-mod-accept").click()
+    time.sleep(2)
 
 
 def _wait_for_widget(page: Any, button: Any) -> None:

@@ -16,6 +16,8 @@ from scipy import stats
 import workbench as wb
 from workbench.profiling.result import Profile
 
+from .conftest import still_running
+
 
 def _profile_of(values: np.ndarray, **kwargs: object) -> Profile:
     n = values.size
@@ -343,14 +345,9 @@ def test_stop_cancels_a_pgbench_load_on_the_server(pg_url: str) -> None:
     )
     assert prof.mode == "pgbench" and prof.interrupted
     assert time.monotonic() - started < 5
-    activity = (
-        "SELECT count(*) AS n FROM pg_stat_activity "
-        "WHERE query = 'SELECT pg_sleep(19)' AND state = 'active'"
-    )
-    deadline = time.monotonic() + 5
-    while s.query(activity).n[0] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert s.query(activity).n[0] == 0  # cancelled on the server, not just abandoned
+    assert (
+        still_running(s, "SELECT pg_sleep(19)") == 0
+    )  # cancelled on the server, not just abandoned
 
 
 def test_processes_on_mariadb_and_threads_on_duckdb(mariadb_url: str, duckdb_url: str) -> None:

@@ -29,19 +29,7 @@ from workbench.findings import Finding
 from workbench.profiling.sweep import Sweep
 from workbench.report.markdown import code_span, fence, md_cell, md_text, neutralise
 
-from .conftest import require
-
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require
 
 TABLE = "<img src=x onerror=alert(1)>"
 ALIAS = "</script><script>alert(2)</script>"

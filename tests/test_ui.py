@@ -11,6 +11,8 @@ import pytest
 import workbench as wb
 from workbench.ui.workbench import Workbench
 
+from .conftest import still_running
+
 
 @pytest.fixture
 def panel(embedded_session: wb.Session, tmp_path: Path) -> Workbench:
@@ -234,14 +236,9 @@ def test_stop_cancels_a_slow_statement_at_once(pg_url: str, tmp_path: Path, acti
     assert "Stopped" in _status(panel) or "done" in _status(panel)
     assert "Traceback" not in _status(panel)
     assert session.query("SELECT 1 AS one").one.tolist() == [1]  # the session is usable
-    activity = (
-        "SELECT count(*) AS n FROM pg_stat_activity "
-        "WHERE query = 'SELECT pg_sleep(20)' AND state = 'active'"
-    )
-    deadline = time.monotonic() + 5
-    while session.query(activity).n[0] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert session.query(activity).n[0] == 0  # cancelled on the server, not just abandoned
+    assert (
+        still_running(session, "SELECT pg_sleep(20)") == 0
+    )  # cancelled on the server, not just abandoned
 
 
 def test_the_widget_tree_uses_standard_controls(panel: Workbench) -> None:
