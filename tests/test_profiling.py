@@ -275,7 +275,10 @@ def test_pgbench_measures_a_fixed_statement(
     single = s.profile(sql, params=params, runs=1000, progress=False)
     assert single.mode == "in-process"
     p50, reference = load.summary()["p50"], single.summary()["p50"]
-    assert reference / 5 < p50 < reference * 10
+    # pgbench's C client over a prepared statement can be several times quicker than a Python
+    # driver, and one in-process run on a busy 2-core VM can be slow: a wide band, which still
+    # catches a clock that logs (near) nothing
+    assert reference / 20 < p50 < reference * 10
 
 
 def test_pgbench_log_lines(tmp_path: Path) -> None:
