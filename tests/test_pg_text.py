@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.errors import PlanParseError
-from workbench.plans.pg_text import parse_pg_text, strip_psql_frames
+from workbench.plans.postgresql.text import parse_pg_text, strip_psql_frames
 
 CORPUS = Path(__file__).resolve().parent / "data" / "pev2"
 PAIRS = sorted(CORPUS.glob("from-text/*-plan")) + sorted(

@@ -688,11 +688,12 @@ def test_a_failing_rule_is_skipped_and_logged(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     import workbench.rules as rules
+    from workbench.rules import engine
 
     def broken(ctx: object) -> list[Finding]:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(rules, "RULES", (broken, *rules.RULES))
+    monkeypatch.setattr(engine, "RULES", (broken, *engine.RULES))
     plan = wb.parse_plan(PASTED, dialect="postgresql")
     with caplog.at_level(logging.WARNING, logger="workbench.rules"):
         findings = rules.analyze(Evidence(dialect="postgresql", plans=[plan]))

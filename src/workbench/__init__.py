@@ -25,6 +25,7 @@ from workbench.errors import (
     WorkbenchError,
     WorkbenchWarning,
 )
+from workbench.version import __version__ as __version__
 
 # `typing` costs ~10 ms at import; annotations are strings here, so skip it at run time
 TYPE_CHECKING = False
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from workbench import charts, ui
     from workbench.architect import Answer, Architect
     from workbench.capture import Capture
+    from workbench.catalog import ColumnInfo, IndexInfo, ServerInfo, TableInfo
     from workbench.evidence import Evidence
     from workbench.findings import Finding
     from workbench.fixes import FixTrial
@@ -41,19 +43,17 @@ if TYPE_CHECKING:
     from workbench.plans import Plan, PlanNode, parse_plan
     from workbench.profiling import Comparison, Profile, Sweep, choice, uniform
     from workbench.rules import analyze
-    from workbench.schema import ColumnInfo, IndexInfo, ServerInfo, TableInfo
     from workbench.session import Session, connect
 
-__version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY = {
     "connect": "workbench.session",
     "Session": "workbench.session",
-    "ColumnInfo": "workbench.schema",
-    "IndexInfo": "workbench.schema",
-    "ServerInfo": "workbench.schema",
-    "TableInfo": "workbench.schema",
+    "ColumnInfo": "workbench.catalog",
+    "IndexInfo": "workbench.catalog",
+    "ServerInfo": "workbench.catalog",
+    "TableInfo": "workbench.catalog",
     "demo": "workbench.demo",
     "Plan": "workbench.plans",
     "PlanNode": "workbench.plans",

@@ -379,7 +379,7 @@ class Architect:
     def _save(self, evidence: Evidence) -> str | None:
         folder = self.save_dir
         if folder is None:
-            from workbench.embedded import workbench_home
+            from workbench.paths import workbench_home
 
             folder = workbench_home() / "evidence"
         text = evidence.to_json()

@@ -100,7 +100,7 @@ def _in_command_words(exc: WorkbenchError) -> str:
 
 # -- the parser -----------------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
-    from workbench import __version__
+    from workbench.version import __version__
 
     parser = argparse.ArgumentParser(
         prog="workbench",
@@ -501,7 +501,7 @@ def _lab(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from workbench.demo_run import run_demo
+    from workbench.demo.guided import run_demo
 
     return run_demo(report=Path(args.report), scale=args.scale, folder=args.investigation)
 

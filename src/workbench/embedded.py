@@ -9,7 +9,7 @@ to collide with), with ``pg_stat_statements`` and ``auto_explain`` preloaded and
 first time it is asked for.
 
 If the server cannot start (an unsupported platform, a sandbox without ``useradd`` when running
-as root, ...), :func:`default_connection` falls back to SQLite with the same demo schema and data,
+as root, ...), :func:`demo_database` falls back to SQLite with the same demo schema and data,
 and says so once.
 """
 
@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from workbench.errors import EmbeddedServerError, WorkbenchWarning
+from workbench.paths import workbench_home
 
-if TYPE_CHECKING:
-    from workbench.session import Session
-
-__all__ = ["EmbeddedPostgres", "default_connection", "workbench_home"]
+__all__ = ["DemoDatabase", "EmbeddedPostgres", "demo_database", "workbench_home"]
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +44,6 @@ _RESTART_SETTINGS = ("shared_preload_libraries", "shared_buffers", "max_connecti
 
 _fallback_announced = False
 _lock = threading.Lock()
-
-
-def workbench_home() -> Path:
-    """Where the workbench keeps its embedded server and fallback databases."""
-    override = os.environ.get("WORKBENCH_HOME")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("workbench", appauthor=False))
 
 
 @dataclass
@@ -162,32 +149,45 @@ class EmbeddedPostgres:
             self._server = None
 
 
-def default_connection(*, timeout: float, scale: float = 1.0) -> Session:
-    """The session ``wb.connect()`` returns: embedded PostgreSQL with the demo data loaded, or
-    SQLite with the same data when the server cannot start."""
-    from workbench import demo
-    from workbench.session import connect
+@dataclass(frozen=True)
+class DemoDatabase:
+    """Where the demo data is ready: a URL (no password: the socket is local) and a label."""
 
+    url: str
+    label: str
+
+
+def demo_database(*, scale: float = 1.0) -> DemoDatabase:
+    """The database ``wb.connect()`` opens: embedded PostgreSQL with the demo data loaded, or
+    SQLite with the same data when the server cannot start."""
     with _lock:
         try:
             url = EmbeddedPostgres().url(_database_name(scale))
         except EmbeddedServerError as exc:
-            return _sqlite_fallback(exc, timeout=timeout, scale=scale)
-        session = connect(url, timeout=timeout)
-        session.label = "embedded PostgreSQL (demo data)"
+            return _sqlite_fallback(exc, scale=scale)
         with _demo_lock(workbench_home()):
-            demo.load(session, scale=scale)
-    return session
+            _load_demo(url, scale)
+    return DemoDatabase(url, "embedded PostgreSQL (demo data)")
+
+
+def _load_demo(url: str, scale: float) -> None:
+    from sqlalchemy import create_engine
+
+    from workbench.demo.load import load
+
+    engine = create_engine(url)
+    try:
+        load(engine, scale=scale)
+    finally:
+        engine.dispose()
 
 
 def _database_name(scale: float) -> str:
     return "demo" if scale == 1.0 else "demo_s" + f"{scale:g}".replace(".", "_")
 
 
-def _sqlite_fallback(reason: EmbeddedServerError, *, timeout: float, scale: float) -> Session:
+def _sqlite_fallback(reason: EmbeddedServerError, *, scale: float) -> DemoDatabase:
     global _fallback_announced
-    from workbench import demo
-    from workbench.session import connect
 
     home = workbench_home()
     home.mkdir(parents=True, exist_ok=True)
@@ -200,11 +200,10 @@ def _sqlite_fallback(reason: EmbeddedServerError, *, timeout: float, scale: floa
             WorkbenchWarning,
             stacklevel=4,
         )
-    session = connect(f"sqlite:///{path}", timeout=timeout)
-    session.label = "SQLite fallback (demo data)"
+    url = f"sqlite:///{path}"
     with _demo_lock(home):
-        demo.load(session, scale=scale)
-    return session
+        _load_demo(url, scale)
+    return DemoDatabase(url, "SQLite fallback (demo data)")
 
 
 def _demo_lock(home: Path) -> Any:

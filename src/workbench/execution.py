@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import signal
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from workbench import guard
+from workbench.cancellation import Watchdog, cancel_quietly, sigint_cancels
 from workbench.dialects.base import Dialect, RunState
 from workbench.errors import (
+    ConfigurationError,
     ConnectionFailedError,
     QueryError,
     QueryTimeoutError,
@@ -38,9 +41,28 @@ if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy.engine import Engine
 
-__all__ = ["Executor", "Result", "Transaction"]
+    from workbench.catalog import ServerInfo
+    from workbench.connections import WarmConnections
+
+__all__ = ["Executor", "Params", "Result", "Transaction", "check_timeout"]
 
 Params = Mapping[str, Any] | Sequence[Any] | None
+T = TypeVar("T")
+
+
+def check_timeout(timeout: float) -> float:
+    """``timeout`` as seconds, or a :class:`ConfigurationError` before anything runs."""
+    if (
+        not isinstance(timeout, int | float)
+        or isinstance(timeout, bool)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ConfigurationError(
+            f"timeout must be a positive number of seconds, not {timeout!r}",
+            hint="every statement needs a timeout; e.g. timeout=30",
+        )
+    return float(timeout)
 
 
 @dataclass
@@ -63,7 +85,9 @@ class Result:
 
 
 class Executor:
-    """Sends statements for one session. Shared by query, explain, profile and fixes."""
+    """Sends statements for one session: every probe (explain, profile, capture, fixes, the
+    catalogue) takes one. It also owns what the probes share: the server's description and the
+    warm profiling connections."""
 
     def __init__(
         self,
@@ -75,7 +99,7 @@ class Executor:
     ) -> None:
         self.engine = engine
         self.dialect = dialect
-        self.timeout_s = timeout_s
+        self.timeout_s = check_timeout(timeout_s)
         self.scrub = scrub
         # statement capture (workbench.capture) listens here: (sql, args, ms, rows, error)
         self.tracers: list[Callable[[str, Any, float, int | None, str | None], None]] = []
@@ -83,14 +107,82 @@ class Executor:
         self._running: dict[int, tuple[Any, RunState]] = {}
         self._running_lock = threading.Lock()
 
-    def cancel_running(self) -> int:
-        """Cancel every statement this executor is running now, from any thread; each ends with
-        ``KeyboardInterrupt`` in its own thread. Returns how many transactions were told."""
+    @property
+    def timeout_s(self) -> float:
+        """Seconds each statement may run (a positive, finite number)."""
+        return self._timeout_s
+
+    @timeout_s.setter
+    def timeout_s(self, seconds: float) -> None:
+        self._timeout_s = check_timeout(seconds)
+
+    @cached_property
+    def server(self) -> ServerInfo:
+        """Engine name and version (``s.server.version``)."""
+        return self.introspect(self.dialect.server_info)
+
+    @cached_property
+    def warm_connections(self) -> WarmConnections:
+        """Profiling connections kept between profiles (warm caches, like an app's pool)."""
+        from workbench.connections import WarmConnections
+
+        return WarmConnections()
+
+    @property
+    def in_memory(self) -> bool:
+        """An in-memory SQLite or DuckDB database: only the engine's own connection sees it."""
+        database = self.engine.url.database
+        return self.dialect.name in ("sqlite", "duckdb") and database in (None, "", ":memory:")
+
+    def introspect(self, fn: Callable[[Any], T]) -> T:
+        """Run catalogue queries (``fn(dbapi)``) inside a read-only, timed, rolled-back
+        transaction."""
+        with self.transaction(read_only=True) as tx:
+            try:
+                return fn(tx.dbapi)
+            except Exception as exc:
+                raise self.translate(exc, "(catalogue query)", tx.state) from exc
+
+    @contextlib.contextmanager
+    def sandbox(self, *, timeout: float | None = None) -> Iterator[Transaction]:
+        """A transaction that is always rolled back, for trying DDL and re-explaining.
+
+        >>> import workbench as wb
+        >>> s = wb.connect("sqlite://")
+        >>> with s.sandbox() as tx:
+        ...     _ = tx.execute("CREATE TABLE t (id INTEGER)")
+        ...     tx.execute("SELECT count(*) FROM t").rows
+        [(0,)]
+        >>> s.tables()
+        []
+        """
+        with self.transaction(
+            allow_writes=True,
+            read_only=False,
+            timeout_s=None if timeout is None else check_timeout(timeout),
+        ) as tx:
+            yield tx
+
+    def close(self) -> None:
+        """Close the warm profiling connections (the engine belongs to whoever created it)."""
+        if "warm_connections" in self.__dict__:
+            self.warm_connections.close()
+
+    def cancel(self) -> int:
+        """Cancel the statements this executor is running now, on the server, from another
+        thread (a Stop button, a watchdog); each raises ``KeyboardInterrupt`` where it runs and
+        the session stays usable. Profiles stop through their own ``stop`` callback. Returns how
+        many transactions were cancelled.
+
+        >>> threading.Timer(2, s.cancel).start(); s.query("SELECT pg_sleep(60)")  # doctest: +SKIP
+        Traceback (most recent call last):
+        KeyboardInterrupt
+        """
         with self._running_lock:
             running = list(self._running.values())
         for dbapi, state in running:
             state.interrupted = True
-            _cancel_quietly(self.dialect, dbapi)
+            cancel_quietly(self.dialect, dbapi)
         return len(running)
 
     # -- connections --------------------------------------------------------------------------
@@ -174,8 +266,8 @@ class Executor:
         ...     tx.execute("EXPLAIN SELECT * FROM orders WHERE user_id = 7")
         """
         checked = self.dialect.validate_settings(settings)
-        state = RunState(timeout_s or self.timeout_s)
-        with self.connection() as dbapi, _sigint_cancels(self.dialect, dbapi, state):
+        state = RunState(self.timeout_s if timeout_s is None else check_timeout(timeout_s))
+        with self.connection() as dbapi, sigint_cancels(self.dialect, dbapi, state):
             try:
                 self.dialect.begin(
                     dbapi,
@@ -301,7 +393,7 @@ class Transaction:
         executor = self.executor
         dialect = executor.dialect
         watchdog = (
-            None if dialect.server_side_timeout else _Watchdog(dialect, self.dbapi, self.state)
+            None if dialect.server_side_timeout else Watchdog(dialect, self.dbapi, self.state)
         )
         cur = self.dbapi.cursor()
         started = time.perf_counter()
@@ -350,57 +442,6 @@ class Transaction:
             )
         columns = [str(d[0]) for d in description] if description else []
         return Result(columns, rows, rowcount, elapsed, info, sent_sql=statement)
-
-
-class _Watchdog:
-    """Cancels the statement at its deadline, for engines with no server-side timeout."""
-
-    def __init__(self, dialect: Dialect, dbapi: Any, state: RunState) -> None:
-        self._timer = threading.Timer(state.timeout_s, self._fire)
-        self._timer.daemon = True
-        self._dialect, self._dbapi, self._state = dialect, dbapi, state
-
-    def _fire(self) -> None:
-        self._state.timed_out = True
-        with contextlib.suppress(Exception):
-            self._dialect.cancel(self._dbapi)
-
-    def start(self) -> None:
-        self._timer.start()
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-
-@contextlib.contextmanager
-def _sigint_cancels(dialect: Dialect, dbapi: Any, state: RunState) -> Iterator[None]:
-    """While a statement runs in the main thread, Ctrl-C (or a kernel interrupt) cancels it on
-    the server instead of tearing the driver's socket mid-message; a second Ctrl-C gives up
-    waiting and raises at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        if state.interrupted:
-            raise KeyboardInterrupt
-        state.interrupted = True
-        threading.Thread(target=_cancel_quietly, args=(dialect, dbapi), daemon=True).start()
-
-    try:
-        previous = signal.signal(signal.SIGINT, on_sigint)
-    except ValueError:  # not the main interpreter thread after all
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _cancel_quietly(dialect: Dialect, dbapi: Any) -> None:
-    with contextlib.suppress(Exception):
-        dialect.cancel(dbapi)
 
 
 @functools.lru_cache(maxsize=512)

@@ -29,18 +29,16 @@ from typing import TYPE_CHECKING, Any
 from workbench.errors import QueryError, UnsafeStatementError
 from workbench.guard import StatementInfo, StatementKind
 from workbench.plans import Plan, parse_plan
-from workbench.plans.timing import attach_statement_time
 
 if TYPE_CHECKING:
     from workbench.execution import Executor, Params, Transaction
-    from workbench.session import Session
 
 __all__ = ["explain"]
 
 
 @dataclasses.dataclass
 class _Request:
-    session: Session
+    executor: Executor
     info: StatementInfo  # the person's statement
     effective: StatementInfo  # what the guard judges (a plain EXPLAIN of a write is a read)
     analyze: bool
@@ -49,10 +47,6 @@ class _Request:
     settings: Mapping[str, Any] | None
     timeout: float | None
     read_only: bool
-
-    @property
-    def executor(self) -> Executor:
-        return self.session.executor
 
     def transaction(self) -> Any:
         return self.executor.transaction(
@@ -64,7 +58,7 @@ class _Request:
 
 
 def explain(
-    session: Session,
+    executor: Executor,
     sql: str,
     *,
     analyze: bool = False,
@@ -73,8 +67,18 @@ def explain(
     settings: Mapping[str, Any] | None = None,
     timeout: float | None = None,
 ) -> Plan:
-    """Run the engine's plan command for ``sql`` and return the analysed :class:`Plan`."""
-    executor = session.executor
+    """The plan of ``sql``, analysed (see :mod:`workbench.explain` for each engine's command).
+
+    ``analyze=True`` executes the statement to measure it (a write needs ``allow_writes=True``
+    and is rolled back). ``settings`` apply to this call only (``{"work_mem": "64MB"}``).
+    PostgreSQL ``$1``-style statements get a generic plan without ``params``, or the plan for
+    ``params=[...]``.
+
+    >>> import workbench as wb
+    >>> s = wb.connect("sqlite://")
+    >>> s.explain("SELECT 1").root.operation
+    'SCAN CONSTANT ROW'
+    """
     info = executor.classify(sql)
     if info.explain:
         raise UnsafeStatementError(
@@ -96,7 +100,7 @@ def explain(
         effective = dataclasses.replace(info, kind=StatementKind.READ, written_tables=())
         read_only = False
     request = _Request(
-        session, info, effective, analyze, params, allow_writes, settings, timeout, read_only
+        executor, info, effective, analyze, params, allow_writes, settings, timeout, read_only
     )
     name = executor.dialect.name
     if name == "postgresql" and _dollar_parameters(info.sql):
@@ -146,13 +150,13 @@ def _explain_then_time(request: _Request) -> Plan:
         if request.analyze:
             timed = tx.execute(info.sql, request.params, info=info)
             rows = len(timed.rows) if timed.columns else max(timed.rowcount, 0)
-            attach_statement_time(plan, timed.elapsed_ms, rows)
+            plan.attach_statement_time(timed.elapsed_ms, rows)
     return plan
 
 
 def _explain_postgres_prepared(request: _Request) -> Plan:
     """``$1``-style statements: a generic plan, or the plan for the given values."""
-    session, info = request.session, request.info
+    executor, info = request.executor, request.info
     count = max(_dollar_parameters(info.sql))
     values = request.params
     if values is not None and (isinstance(values, Mapping | str | bytes) or len(values) != count):
@@ -171,7 +175,7 @@ def _explain_postgres_prepared(request: _Request) -> Plan:
     dialect = request.executor.dialect
     options = dialect.explain_command("", analyze=request.analyze, write=info.is_write)
     options = options.strip()
-    if values is None and session.server.version_info >= (16,):
+    if values is None and executor.server.version_info >= (16,):
         command = options.replace("(FORMAT JSON", "(GENERIC_PLAN, FORMAT JSON", 1) + " " + info.sql
         result = request.executor.run(
             info.sql,
@@ -276,5 +280,5 @@ def explain_in(tx: Transaction, sql: str, *, analyze: bool = True, params: Param
     if analyze and timed_separately:
         timed = tx.execute(info.sql, params, info=info)
         rows = len(timed.rows) if timed.columns else max(timed.rowcount, 0)
-        attach_statement_time(plan, timed.elapsed_ms, rows)
+        plan.attach_statement_time(timed.elapsed_ms, rows)
     return plan

@@ -21,10 +21,9 @@ from workbench.findings import Finding
 from workbench.guard import StatementKind, split_statements
 
 if TYPE_CHECKING:
-    from workbench.execution import Params
+    from workbench.execution import Executor, Params
     from workbench.plans.diff import PlanDiff
     from workbench.plans.model import Plan
-    from workbench.session import Session
 
 __all__ = ["FixTrial", "try_fix"]
 
@@ -82,7 +81,7 @@ class FixTrial:
 
 
 def try_fix(
-    session: Session,
+    executor: Executor,
     fix: str | Finding,
     sql: str | None = None,
     *,
@@ -90,8 +89,16 @@ def try_fix(
     analyze: bool = True,
     timeout: float | None = None,
 ) -> FixTrial:
-    """Apply ``fix`` in a transaction that is rolled back, and compare the plans of ``sql``."""
-    from workbench.explain import explain_in
+    """Try a fix (``CREATE INDEX ...``, ``SET work_mem ...``, a rewritten query, or a
+    :class:`Finding`) in a transaction that is rolled back: the plans of ``sql`` before and
+    after, and their diff. Nothing changes on the server.
+
+    >>> trial = s.try_fix("CREATE INDEX ON orders (user_id)",
+    ...                   sql="SELECT * FROM orders WHERE user_id = 42")   # doctest: +SKIP
+    >>> trial.verdict                                                      # doctest: +SKIP
+    '41.2 ms → 0.051 ms: 808× faster'
+    """
+    from workbench.explain import explain, explain_in
 
     text = fix.fix if isinstance(fix, Finding) else fix
     if not text:
@@ -109,9 +116,8 @@ def try_fix(
             hint="s.try_fix(fix, sql='SELECT ...')",
             kind="empty",
         )
-    executor = session.executor
     statements, settings, notes = [], {}, []
-    for statement in split_statements(text.strip(), session.dialect):
+    for statement in split_statements(text.strip(), executor.dialect.name):
         match = _SET.match(_COMMENT.sub("", statement))
         if match:  # a setting is applied per call, inside the transaction
             settings[match.group(1)] = match.group(2).strip().strip("'\"")
@@ -123,14 +129,14 @@ def try_fix(
                 "when you apply the fix for real"
             )
         statements.append(statement)
-    before = session.explain(sql, analyze=analyze, params=params, timeout=timeout)
+    before = explain(executor, sql, analyze=analyze, params=params, timeout=timeout)
     if (
         len(statements) == 1
         and not settings
         and executor.classify(statements[0]).kind is StatementKind.READ
     ):
         # a rewritten query: plan the alternative as it is
-        after = session.explain(statements[0], analyze=analyze, params=params, timeout=timeout)
+        after = explain(executor, statements[0], analyze=analyze, params=params, timeout=timeout)
         notes.append("the fix is a rewritten query: its own plan is compared")
         return FixTrial(text, sql, statements, settings, before, after, notes)
     with executor.transaction(

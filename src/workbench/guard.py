@@ -14,11 +14,9 @@ checked by the dialect, which knows its server.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import logging
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -27,6 +25,7 @@ from sqlglot import TokenType, exp
 from sqlglot.errors import ParseError, TokenError
 
 from workbench.errors import UnsafeStatementError
+from workbench.sqltext import quiet_sqlglot, sqlglot_dialect
 
 __all__ = [
     "StatementInfo",
@@ -34,7 +33,6 @@ __all__ = [
     "authorize",
     "classify",
     "split_statements",
-    "sqlglot_dialect",
 ]
 
 
@@ -172,20 +170,7 @@ _EXPLAIN_PREFIX = re.compile(
 )
 _OPTION_ON = re.compile(r"\bANALY[SZ]E\b(?!\s+(?:FALSE|OFF|0)\b)", re.IGNORECASE)
 
-_SQLGLOT_DIALECTS = {
-    "postgresql": "postgres",
-    "mysql": "mysql",
-    "mariadb": "mysql",
-    "sqlite": "sqlite",
-    "duckdb": "duckdb",
-}
-
 log = logging.getLogger(__name__)
-
-
-def sqlglot_dialect(dialect: str) -> str:
-    """The sqlglot dialect name for a workbench dialect name (``postgresql`` → ``postgres``)."""
-    return _SQLGLOT_DIALECTS.get(dialect, dialect)
 
 
 @dataclass(frozen=True)
@@ -296,7 +281,7 @@ def _classify_one(sql: str, read: str) -> StatementInfo:
             problem=inner.problem,
         )
     try:
-        with _quiet_sqlglot():
+        with quiet_sqlglot():
             tree = cast(exp.Expression, sqlglot.parse_one(sql, read=read))
     except (ParseError, TokenError, ValueError) as exc:
         log.debug("sqlglot could not parse %r: %s", sql[:200], exc)
@@ -421,18 +406,6 @@ def authorize(info: StatementInfo, *, allow_writes: bool, read_only_enforced: bo
             "back (EXPLAIN ANALYZE and profiles of writes leave the data unchanged)",
             kind=info.kind.value,
         )
-
-
-@contextlib.contextmanager
-def _quiet_sqlglot() -> Iterator[None]:
-    # sqlglot logs a warning each time it falls back to an opaque Command; the guard handles it
-    logger = logging.getLogger("sqlglot")
-    saved = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(saved)
 
 
 def _first_word(sql: str) -> str:

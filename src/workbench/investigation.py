@@ -17,14 +17,31 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from workbench.session import Session
+    import pandas as pd
 
-__all__ = ["Investigation", "Step"]
+    from workbench.catalog import ServerInfo
+
+__all__ = ["Connected", "Investigation", "Step"]
+
+
+class Connected(Protocol):
+    """What an investigation records of the database it runs against (a session is one)."""
+
+    @property
+    def dialect(self) -> str: ...
+
+    @property
+    def server(self) -> ServerInfo: ...
+
+    label: str | None
+
+    def settings(self) -> pd.DataFrame: ...
+
 
 FORMAT_VERSION = 1
 INDEX = "investigation.json"
@@ -76,7 +93,7 @@ class Investigation:
         title: str,
         *,
         folder: str | Path | None = None,
-        session: Session | None = None,
+        session: Connected | None = None,
         summary: str | None = None,
     ) -> None:
         if not title or not str(title).strip():
@@ -96,7 +113,7 @@ class Investigation:
         self.save()
 
     # -- recording --------------------------------------------------------------------------------
-    def attach(self, session: Session) -> None:
+    def attach(self, session: Connected) -> None:
         """Record which database the investigation runs against (never its credentials)."""
         self.environment = {
             "dialect": session.dialect,

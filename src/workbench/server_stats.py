@@ -14,7 +14,7 @@ from workbench.errors import ConfigurationError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from workbench.session import Session
+    from workbench.execution import Executor
 
 __all__ = ["top_statements"]
 
@@ -32,27 +32,37 @@ _HOW_TO_ENABLE = (
 )
 
 
-def top_statements(session: Session, *, limit: int = 20, order_by: str = "total") -> pd.DataFrame:
-    """The statements that cost the server most, by total time (or mean time, calls, rows, io)."""
-    if session.dialect != "postgresql":
+def top_statements(executor: Executor, limit: int = 20, *, order_by: str = "total") -> pd.DataFrame:
+    """The server's statement statistics (PostgreSQL ``pg_stat_statements``): calls, total and
+    mean time, rows, buffer hits, by ``order_by`` ("total", "mean", "calls", "rows", "io").
+
+    >>> s.top_statements(5)   # doctest: +SKIP
+    """
+    dialect = executor.dialect.name
+    if dialect != "postgresql":
         raise ConfigurationError(
-            f"pg_stat_statements is PostgreSQL's; {session.dialect} has no equivalent here",
+            f"pg_stat_statements is PostgreSQL's; {dialect} has no equivalent here",
             hint="profile the statements instead: s.profile(sql) or with s.capture()",
         )
     if order_by not in _ORDER:
         raise ConfigurationError(f"order_by must be one of {', '.join(_ORDER)}")
     if not isinstance(limit, int) or limit < 1:
         raise ConfigurationError("limit must be a positive integer")
-    available = session.query(
-        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS ok, "
-        "current_setting('shared_preload_libraries') AS preload"
-    ).iloc[0]
+    available = (
+        executor.run(
+            "SELECT EXISTS (SELECT 1 FROM pg_extension "
+            "WHERE extname = 'pg_stat_statements') AS ok, "
+            "current_setting('shared_preload_libraries') AS preload"
+        )
+        .to_frame()
+        .iloc[0]
+    )
     if not available.ok or "pg_stat_statements" not in str(available.preload):
         raise ConfigurationError(
             "pg_stat_statements is not enabled on this server", hint=_HOW_TO_ENABLE
         )
     column = _ORDER[order_by]
-    return session.query(
+    return executor.run(
         "SELECT queryid, calls, round(total_exec_time::numeric, 3) AS total_ms, "
         "round(mean_exec_time::numeric, 3) AS mean_ms, "
         "round(stddev_exec_time::numeric, 3) AS stddev_ms, rows, "
@@ -62,5 +72,5 @@ def top_statements(session: Session, *, limit: int = 20, order_by: str = "total"
         "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
         "WHERE datname = current_database()) "
         f"ORDER BY {column} DESC LIMIT :limit",
-        params={"limit": limit},
-    )
+        {"limit": limit},
+    ).to_frame()

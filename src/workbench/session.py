@@ -1,49 +1,43 @@
 """``wb.connect()`` and the :class:`Session` every investigation starts from.
 
-A session wraps one SQLAlchemy Engine (``s.engine``, for app code and ORM sessions) and runs the
-workbench's own statements through the guarded :class:`~workbench.execution.Executor` on the
-driver's connections.
+The session is the facade: it holds one SQLAlchemy Engine (``s.engine``, for app code and ORM
+sessions) and the guarded :class:`~workbench.execution.Executor` on the driver's connections,
+and each of its methods is one line handing the executor to a probe (explain, profile,
+capture, fixes, the catalogue) or an analysis. The probes' signatures and docstrings are the
+methods' own: :func:`delegate` copies them, so each is written once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from workbench import evidence, explain, fixes, introspection, server_stats
+from workbench.capture import Capture
 from workbench.dialects import for_engine
-from workbench.errors import (
-    ConfigurationError,
-    ConnectionFailedError,
-    QueryError,
-    WorkbenchError,
-    WorkbenchWarning,
-)
-from workbench.execution import Executor, Params, Result
-from workbench.masking import SecretScrubber, mask_url, scrub_text
+from workbench.errors import ConfigurationError, ConnectionFailedError
+from workbench.execution import Executor, Params, Result, check_timeout
+from workbench.profiling import launch, sweep
+from workbench.redaction import SecretScrubber, mask_url, scrub_text
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import pandas as pd
     from sqlalchemy.engine import URL, Engine
 
-    from workbench.capture import Capture
+    from workbench.catalog import ServerInfo
+    from workbench.connections import WarmConnections
     from workbench.dialects.base import Dialect
-    from workbench.evidence import Evidence
-    from workbench.findings import Finding
-    from workbench.fixes import FixTrial
-    from workbench.plans import Plan
-    from workbench.profiling.connections import WarmConnections
-    from workbench.profiling.result import Comparison, Profile
-    from workbench.profiling.sweep import Sweep
-    from workbench.schema import ServerInfo, TableInfo
 
-__all__ = ["DEFAULT_TIMEOUT_S", "Session", "connect"]
+__all__ = ["DEFAULT_TIMEOUT_S", "Session", "connect", "delegate"]
 
 DEFAULT_TIMEOUT_S = 30.0
-T = TypeVar("T")
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def connect(
@@ -66,16 +60,45 @@ def connect(
     >>> s.query("SELECT 1 AS one").one.tolist()
     [1]
     """
-    _check_timeout(timeout)
+    check_timeout(timeout)
     if url_or_engine is None:
-        from workbench.embedded import default_connection
-
-        return default_connection(timeout=timeout)
+        return demo_session(timeout=timeout)
     from sqlalchemy.engine import Engine
 
     if isinstance(url_or_engine, Engine):
         return Session(url_or_engine, timeout=timeout, owns_engine=False)
     return Session(_create_engine(url_or_engine, engine_options), timeout=timeout, owns_engine=True)
+
+
+def demo_session(*, scale: float = 1.0, timeout: float = DEFAULT_TIMEOUT_S) -> Session:
+    """A session on the embedded PostgreSQL with the demo data at ``scale`` (SQLite with the
+    same data when the server cannot start)."""
+    from workbench.embedded import demo_database
+
+    database = demo_database(scale=scale)
+    return Session(
+        _create_engine(database.url, {}), timeout=timeout, owns_engine=True, label=database.label
+    )
+
+
+def delegate(
+    fn: Callable[Concatenate[Executor, P], R],
+) -> Callable[Concatenate[Session, P], R]:
+    """A :class:`Session` method that hands the session's executor to ``fn``: the method has
+    ``fn``'s signature (without the executor) and docstring, for readers, IDEs and mypy."""
+
+    @functools.wraps(fn)
+    def method(self: Session, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return fn(self._executor, *args, **kwargs)
+
+    signature = inspect.signature(fn)
+    parameters = list(signature.parameters.values())
+    self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+    method.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[self_parameter, *parameters[1:]]
+    )
+    del method.__wrapped__  # inspect must read the signature above, not fn's
+    return method
 
 
 class Session:
@@ -103,10 +126,10 @@ class Session:
         self._scrub = SecretScrubber([engine.url.password if engine.url.password else None])
         self.url = mask_url(engine.url)
         self.label = label
-        _check_timeout(timeout)
-        self._timeout = float(timeout)
         dialect = self._detect_dialect()
-        self._executor = Executor(engine, dialect, timeout_s=self._timeout, scrub=self._scrub)
+        self._executor = Executor(
+            engine, dialect, timeout_s=check_timeout(timeout), scrub=self._scrub
+        )
 
     def _detect_dialect(self) -> Dialect:
         try:
@@ -132,25 +155,21 @@ class Session:
     @property
     def timeout(self) -> float:
         """Seconds each statement may run (settable)."""
-        return self._timeout
+        return self._executor.timeout_s
 
     @timeout.setter
     def timeout(self, seconds: float) -> None:
-        _check_timeout(seconds)
-        self._timeout = float(seconds)
-        self._executor.timeout_s = float(seconds)
+        self._executor.timeout_s = seconds
 
-    @cached_property
+    @property
     def server(self) -> ServerInfo:
         """Engine name and version (``s.server.version``)."""
-        return self._introspect(self._executor.dialect.server_info)
+        return self._executor.server
 
-    @cached_property
+    @property
     def warm_connections(self) -> WarmConnections:
         """Profiling connections kept between profiles (warm caches, like an app's pool)."""
-        from workbench.profiling.connections import WarmConnections
-
-        return WarmConnections()
+        return self._executor.warm_connections
 
     @property
     def executor(self) -> Executor:
@@ -192,292 +211,37 @@ class Session:
         settings: Mapping[str, Any] | None = None,
         timeout: float | None = None,
     ) -> Result:
-        """Like :meth:`query`, returning the raw :class:`~workbench.execution.Result` (rows,
+        """Like :meth:`query`, returning the :class:`~workbench.execution.Result` (rows,
         columns, driver time)."""
         return self._executor.run(
             sql, params, allow_writes=allow_writes, settings=settings, timeout_s=timeout
         )
 
-    def explain(
-        self,
-        sql: str,
-        analyze: bool = False,
-        params: Params = None,
-        allow_writes: bool = False,
-        *,
-        settings: Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-    ) -> Plan:
-        """The plan of ``sql``, analysed (see :mod:`workbench.explain` for each engine's command).
-
-        ``analyze=True`` executes the statement to measure it (a write needs
-        ``allow_writes=True`` and is rolled back). ``settings`` apply to this call only
-        (``{"work_mem": "64MB"}``). PostgreSQL ``$1``-style statements get a generic plan
-        without ``params``, or the plan for ``params=[...]``.
-
-        >>> s = connect("sqlite://")
-        >>> s.explain("SELECT 1").root.operation
-        'SCAN CONSTANT ROW'
-        """
-        from workbench.explain import explain
-
-        return explain(
-            self,
-            sql,
-            analyze=analyze,
-            params=params,
-            allow_writes=allow_writes,
-            settings=settings,
-            timeout=timeout,
-        )
+    explain = delegate(explain.explain)
 
     # -- measuring --------------------------------------------------------------------------------
-    def profile(
-        self,
-        sql: str | Callable[[], Any],
-        runs: int = 200,
-        warmup: int = 20,
-        concurrency: int = 1,
-        duration: float | None = None,
-        params: Any = None,
-        allow_writes: bool = False,
-        *,
-        timeout: float | None = None,
-        progress: bool | None = None,
-        stop: Callable[[], bool] | None = None,
-        engine: str = "auto",
-        label: str | None = None,
-    ) -> Profile:
-        """Measure the latency of ``sql`` over ``runs`` executions (or ``duration`` seconds).
-
-        Timing is at the driver: only the driver's execute and fetch are between the two clock
-        reads. ``params`` is a dict (values may be ``wb.uniform(lo, hi)`` draws), a list of
-        dicts, or a callable ``i -> dict``. ``concurrency > 1`` or ``duration`` makes a load
-        run: pgbench for PostgreSQL, worker processes (threads for DuckDB) otherwise. A failed or
-        timed-out execution is recorded and the run goes on; Ctrl-C or ``stop()`` keeps the runs
-        done so far. ``sql`` may also be a Python callable (an app handler): each run is then
-        captured and split into database time, round trips and Python time.
-
-        >>> s = connect("sqlite://")
-        >>> prof = s.profile("SELECT 1", runs=50, warmup=5)
-        >>> prof.summary()["runs"]
-        50
-        """
-        from workbench.profiling.runner import profile_callable, profile_statement
-
-        if callable(sql):
-            return profile_callable(
-                self, sql, runs=runs, warmup=min(warmup, 3), label=label, progress=progress
-            )
-        return profile_statement(
-            self,
-            sql,
-            runs=runs,
-            warmup=warmup,
-            concurrency=concurrency,
-            duration=duration,
-            params=params,
-            allow_writes=allow_writes,
-            timeout=timeout,
-            progress=progress,
-            stop=stop,
-            engine=engine,
-            label=label,
-        )
-
-    def sweep(
-        self,
-        sql: str,
-        concurrency: Sequence[int] = (1, 2, 4, 8),
-        *,
-        duration: float = 3.0,
-        **options: Any,
-    ) -> Sweep:
-        """Latency and throughput at several concurrency levels (``sweep.chart()``)."""
-        from workbench.profiling.sweep import run_sweep
-
-        return run_sweep(self, sql, concurrency, duration=duration, **options)
-
-    def capture(self, *, stack: bool = True) -> Capture:
-        """Record every statement run through this session or its engine inside a ``with``
-        block (N+1 detection: ``cap.repeated``).
-
-        >>> s = connect("sqlite://")
-        >>> with s.capture() as cap:
-        ...     _ = s.query("SELECT 1")
-        >>> len(cap)
-        1
-        """
-        from workbench.capture import Capture
-
-        return Capture(self, stack=stack)
-
-    def top_statements(self, limit: int = 20, *, order_by: str = "total") -> pd.DataFrame:
-        """The server's statement statistics (PostgreSQL ``pg_stat_statements``): calls, total
-        and mean time, rows, buffer hits, by ``order_by`` ("total", "mean", "calls")."""
-        from workbench.server_stats import top_statements
-
-        return top_statements(self, limit=limit, order_by=order_by)
+    profile = delegate(launch.profile)
+    sweep = delegate(sweep.sweep)
+    capture = delegate(Capture)
+    top_statements = delegate(server_stats.top_statements)
 
     # -- evidence and fixes -----------------------------------------------------------------------
-    def evidence(
-        self,
-        sql: str | None = None,
-        plan: Plan | None = None,
-        profile: Profile | None = None,
-        capture: Capture | None = None,
-        *,
-        plans: Sequence[Plan] = (),
-        profiles: Sequence[Profile] = (),
-        captures: Sequence[Capture] = (),
-        comparisons: Sequence[Comparison] = (),
-        question: str | None = None,
-        notes: Sequence[str] = (),
-        redact_literals: bool = True,
-    ) -> Evidence:
-        """Bundle what an analysis needs: engine, settings, the schema of the tables involved,
-        the query, plans, profile and capture summaries (see :class:`workbench.Evidence`).
-
-        >>> ev = s.evidence(sql, plan=plan, profile=prof)   # doctest: +SKIP
-        >>> wb.analyze(ev)                                   # doctest: +SKIP
-        """
-        from workbench.evidence import Evidence
-
-        all_plans = [p for p in (plan, *plans) if p is not None]
-        all_profiles = [p for p in (profile, *profiles) if p is not None]
-        all_captures = [c for c in (capture, *captures) if c is not None]
-        sql = (
-            sql
-            or next((p.sql for p in all_plans if p.sql), None)
-            or next((p.sql for p in all_profiles if p.mode != "callable"), None)
-        )
-        names: dict[str, None] = {}
-        for text in [sql] + [g["example"] for c in all_captures for g in c.groups()[:10]]:
-            if text:
-                try:
-                    names.update(dict.fromkeys(self._executor.classify(text).tables))
-                except WorkbenchError:
-                    continue
-        for each in all_plans:
-            names.update(dict.fromkeys(each.relations))
-        tables = []
-        for name in names:
-            try:
-                tables.append(self.table(name).to_dict())
-            except WorkbenchError:
-                continue  # a CTE name, or a table of another schema: not in evidence
-        settings = {
-            str(r["name"]): _setting_text(r["value"], r["unit"])
-            for r in self.settings().to_dict("records")
-        }
-        return Evidence(
-            dialect=self.dialect,
-            server={"version": self.server.version, "description": self.server.description},
-            settings=settings,
-            sql=sql,
-            tables=tables,
-            plans=all_plans,
-            profiles=[Evidence.profile_summary(p) for p in all_profiles],
-            captures=[Evidence.capture_summary(c) for c in all_captures],
-            comparisons=[Evidence.comparison_summary(c) for c in comparisons],
-            question=question,
-            notes=list(notes),
-            redact_literals=redact_literals,
-        )
-
-    def try_fix(
-        self,
-        fix: str | Finding,
-        sql: str | None = None,
-        *,
-        params: Params = None,
-        analyze: bool = True,
-        timeout: float | None = None,
-    ) -> FixTrial:
-        """Try a fix (``CREATE INDEX ...``, ``SET work_mem ...``, a rewritten query, or a
-        :class:`Finding`) in a transaction that is rolled back: the plans of ``sql`` before and
-        after, and their diff. Nothing changes on the server.
-
-        >>> trial = s.try_fix("CREATE INDEX ON orders (user_id)",
-        ...                   sql="SELECT * FROM orders WHERE user_id = 42")   # doctest: +SKIP
-        >>> trial.verdict                                                      # doctest: +SKIP
-        '41.2 ms → 0.051 ms: 808× faster'
-        """
-        from workbench.fixes import try_fix
-
-        return try_fix(self, fix, sql, params=params, analyze=analyze, timeout=timeout)
+    evidence = delegate(evidence.collect)
+    try_fix = delegate(fixes.try_fix)
 
     # -- introspection ----------------------------------------------------------------------------
-    def settings(self, names: Sequence[str] | None = None, *, all: bool = False) -> pd.DataFrame:
-        """Server settings that matter for performance (or ``names``, or ``all=True``)."""
-        import pandas as pd
-
-        dialect = self._executor.dialect
-        wanted = None if all else (list(names) if names else list(dialect.performance_settings))
-        rows = self._introspect(lambda dbapi: dialect.settings(dbapi, wanted))
-        return pd.DataFrame(rows, columns=["name", "value", "unit", "source", "description"])
-
-    def tables(self) -> list[str]:
-        """The user tables of the connected database."""
-        return self._introspect(self._executor.dialect.list_tables)
-
-    def table(self, name: str) -> TableInfo:
-        """Columns, indexes, row counts/estimates and statistics freshness of one table."""
-        info = self._introspect(lambda dbapi: self._executor.dialect.table_info(dbapi, name))
-        if info is None:
-            raise QueryError(
-                f"no table named {name!r}",
-                hint=f"tables here: {', '.join(self.tables()[:20]) or '(none)'}",
-            )
-        return info
-
-    def tables_in(self, sql: str) -> list[TableInfo]:
-        """Describe every table a statement touches (for evidence: the query's schema)."""
-        statement = self._executor.classify(sql)
-        dialect = self._executor.dialect
-        found = [
-            self._introspect(functools.partial(_table_info, dialect, name=name))
-            for name in statement.tables
-        ]
-        missing = [name for name, info in zip(statement.tables, found, strict=True) if not info]
-        if not statement.parsed:
-            warnings.warn(
-                "could not read the statement's tables (it did not parse): check its syntax",
-                WorkbenchWarning,
-                stacklevel=2,
-            )
-        elif missing:
-            warnings.warn(
-                f"not found in the database: {', '.join(missing)}", WorkbenchWarning, stacklevel=2
-            )
-        return [info for info in found if info is not None]
-
-    def _introspect(self, fn: Callable[[Any], T]) -> T:
-        """Run catalogue queries inside a read-only, timed, rolled-back transaction."""
-        executor = self._executor
-        with executor.transaction(read_only=True) as tx:
-            try:
-                return fn(tx.dbapi)
-            except Exception as exc:
-                raise executor.translate(exc, "(catalogue query)", tx.state) from exc
+    settings = delegate(introspection.settings)
+    tables = delegate(introspection.tables)
+    table = delegate(introspection.table)
+    tables_in = delegate(introspection.tables_in)
 
     # -- lifecycle --------------------------------------------------------------------------------
-    def cancel(self) -> int:
-        """Cancel the statements this session is running now, on the server, from another
-        thread (a Stop button, a watchdog); each raises ``KeyboardInterrupt`` where it runs and
-        the session stays usable. Profiles stop through their own ``stop`` callback. Returns how
-        many transactions were cancelled.
-
-        >>> threading.Timer(2, s.cancel).start(); s.query("SELECT pg_sleep(60)")  # doctest: +SKIP
-        Traceback (most recent call last):
-        KeyboardInterrupt
-        """
-        return self.executor.cancel_running()
+    sandbox = delegate(Executor.sandbox)
+    cancel = delegate(Executor.cancel)
 
     def close(self) -> None:
         """Release the session's connections (the engine too, if the session created it)."""
-        if "warm_connections" in self.__dict__:
-            self.warm_connections.close()
+        self._executor.close()
         if self._owns_engine:
             self.engine.dispose()
 
@@ -486,34 +250,6 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @contextlib.contextmanager
-    def sandbox(self, *, timeout: float | None = None) -> Iterator[Any]:
-        """A transaction that is always rolled back, for trying DDL and re-explaining."""
-        with self._executor.transaction(
-            allow_writes=True, read_only=False, timeout_s=timeout
-        ) as tx:
-            yield tx
-
-
-def _setting_text(value: Any, unit: Any) -> str:
-    """A setting as a person writes it: 32768 × 8kB → 256MB."""
-    unit = unit if isinstance(unit, str) and unit else ""
-    factor = {"8kB": 8, "kB": 1, "MB": 1024, "GB": 1024 * 1024}.get(unit)
-    if factor is None:
-        return f"{value}{unit}"
-    try:
-        kb = float(value) * factor
-    except (TypeError, ValueError):
-        return f"{value}{unit}"
-    for name, size in (("GB", 1024 * 1024), ("MB", 1024)):
-        if kb >= size and kb % size == 0:
-            return f"{int(kb // size)}{name}"
-    return f"{int(kb)}kB"
-
-
-def _table_info(dialect: Dialect, dbapi: Any, *, name: str) -> TableInfo | None:
-    return dialect.table_info(dbapi, name)
 
 
 def _create_engine(url: str | URL, options: dict[str, Any]) -> Engine:
@@ -549,14 +285,6 @@ def _create_engine(url: str | URL, options: dict[str, Any]) -> Engine:
             f"cannot use {mask_url(parsed)}: {scrub_text(str(exc))}",
             hint="check the URL's options",
         ) from None
-
-
-def _check_timeout(timeout: float) -> None:
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-        raise ConfigurationError(
-            f"timeout must be a positive number of seconds, not {timeout!r}",
-            hint="every statement needs a timeout; e.g. timeout=30",
-        )
 
 
 def _message(exc: BaseException) -> str:

@@ -35,9 +35,9 @@ __all__ = [
 
 def connect(scale: float = 1.0, *, timeout: float = 30.0) -> Session:
     """The embedded PostgreSQL with the demo data at ``scale`` (0.05 for a quick workshop)."""
-    from workbench.embedded import default_connection
+    from workbench.session import demo_session
 
-    return default_connection(timeout=timeout, scale=scale)
+    return demo_session(scale=scale, timeout=timeout)
 
 
 def __getattr__(name: str) -> Any:

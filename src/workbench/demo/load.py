@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench.demo.generate import DATASET_VERSION, SEED, generate
 from workbench.demo.schema import MARKER_TABLE, SECONDARY_INDEXES, TABLE_ORDER, metadata
@@ -26,9 +26,16 @@ if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy.engine import Connection, Engine
 
-    from workbench.session import Session
 
 __all__ = ["LoadReport", "is_loaded", "load"]
+
+
+class _HasEngine(Protocol):
+    """A session, or anything else holding a SQLAlchemy Engine."""
+
+    @property
+    def engine(self) -> Engine: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +56,7 @@ class LoadReport:
 
 
 def load(
-    target: Session | Engine | str,
+    target: _HasEngine | Engine | str,
     scale: float = 1.0,
     *,
     replace: bool = False,
@@ -99,7 +106,7 @@ def load(
     return LoadReport(dialect, scale, rows, seconds)
 
 
-def is_loaded(target: Session | Engine | str) -> bool:
+def is_loaded(target: _HasEngine | Engine | str) -> bool:
     """True when ``target`` holds the demo data (any scale)."""
     return _marker(_engine_of(target)) is not None
 

@@ -46,7 +46,7 @@ def _transpile(sql: str, dialect: str) -> str:
         return sql
     import sqlglot
 
-    from workbench.guard import sqlglot_dialect
+    from workbench.sqltext import sqlglot_dialect
 
     return sqlglot.transpile(sql, read="postgres", write=sqlglot_dialect(dialect))[0]
 

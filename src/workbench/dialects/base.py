@@ -18,8 +18,8 @@ from workbench.errors import QueryError, WorkbenchError
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
 
+    from workbench.catalog import ServerInfo, TableInfo
     from workbench.guard import StatementInfo
-    from workbench.schema import ServerInfo, TableInfo
 
 __all__ = ["Dialect", "RunState"]
 

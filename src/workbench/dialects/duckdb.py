@@ -12,9 +12,9 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from workbench.catalog import ColumnInfo, IndexInfo, ServerInfo, TableInfo
 from workbench.dialects.base import Dialect, RunState, fetch_dicts, split_table_name, version_tuple
 from workbench.errors import QueryTimeoutError, WorkbenchError
-from workbench.schema import ColumnInfo, IndexInfo, ServerInfo, TableInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

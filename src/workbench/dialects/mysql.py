@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from workbench.catalog import ColumnInfo, IndexInfo, ServerInfo, TableInfo
 from workbench.dialects.base import (
     Dialect,
     RunState,
@@ -21,7 +22,6 @@ from workbench.dialects.base import (
 )
 from workbench.errors import ConnectionFailedError, QueryTimeoutError, WorkbenchError
 from workbench.guard import StatementKind
-from workbench.schema import ColumnInfo, IndexInfo, ServerInfo, TableInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from workbench.catalog import ColumnInfo, IndexInfo, ServerInfo, TableInfo
 from workbench.dialects.base import Dialect, RunState, fetch_dicts, version_tuple
 from workbench.errors import ConnectionFailedError, QueryError, QueryTimeoutError, WorkbenchError
-from workbench.schema import ColumnInfo, IndexInfo, ServerInfo, TableInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

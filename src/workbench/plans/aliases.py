@@ -14,7 +14,7 @@ def resolve_aliases(plan: Plan, sql: str, dialect: str) -> None:
     import sqlglot
     from sqlglot import exp
 
-    from workbench.guard import sqlglot_dialect
+    from workbench.sqltext import sqlglot_dialect
 
     try:
         tree = sqlglot.parse_one(sql, read=sqlglot_dialect(dialect))

@@ -324,6 +324,26 @@ class Plan:
 
         return diff_plans(self, other)
 
+    def attach_statement_time(self, elapsed_ms: float, rows: int | None = None) -> None:
+        """Put the statement's measured time (and row count) on the root: for engines whose
+        plans carry no timing per step (SQLite, and DuckDB when its profiler cannot run a
+        statement)."""
+        root = self.root
+        root.inclusive_time_ms = root.exclusive_time_ms = float(elapsed_ms)
+        root.loops = 1.0
+        if rows is not None:
+            root.actual_rows = float(rows)
+        self.execution_time_ms = float(elapsed_ms)
+        self.analyzed = True
+        self._totals.clear()
+        self.statement_rows = rows
+        note = (
+            f"{self.dialect} reports no per-step timing: the statement was run and its time "
+            f"({elapsed_ms:.3f} ms) is on the root"
+        )
+        if note not in self.notes:
+            self.notes.append(note)
+
     def to_dict(self) -> dict[str, Any]:
         """What is needed to rebuild the plan (:func:`workbench.plans.from_dict`): the engine's
         document and how to read it."""

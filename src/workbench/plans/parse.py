@@ -110,7 +110,7 @@ def _parse(source: Any, dialect: str | None, sql: str | None) -> Plan:
             hint=f"pass dialect={found!r}, or paste {_EXPECTED[dialect]}",
         )
     if fmt in ("postgresql-json", "postgresql-text"):
-        from workbench.plans.postgres import from_postgres_json
+        from workbench.plans.postgresql.document import from_postgres_json
 
         return from_postgres_json(doc, format=fmt, sql=sql)
     if fmt in ("mysql-json", "mariadb-json"):
@@ -166,7 +166,7 @@ def _detect_text(text: str) -> tuple[str, Any]:
         return "mysql-tree", stripped
     if is_sqlite_text(stripped):
         return "sqlite-text", stripped
-    from workbench.plans.pg_text import parse_pg_text, strip_psql_frames
+    from workbench.plans.postgresql.text import parse_pg_text, strip_psql_frames
 
     clean = strip_psql_frames(text).strip()
     if clean[:1] in ("[", "{"):
@@ -183,7 +183,7 @@ def _detect_text(text: str) -> tuple[str, Any]:
 def _detect_document(doc: Any) -> tuple[str, Any]:
     from workbench.plans.duckdb import is_duckdb_json
     from workbench.plans.mysql import json_flavour
-    from workbench.plans.postgres import is_postgres_json
+    from workbench.plans.postgresql.document import is_postgres_json
     from workbench.plans.sqlite import is_sqlite_rows
 
     if is_postgres_json(doc):
@@ -209,12 +209,10 @@ def from_dict(data: dict[str, Any]) -> Plan:
     fmt = data.get("format")
     raw = data["raw"]
     if fmt == "postgresql-text" and isinstance(raw, dict):
-        from workbench.plans.postgres import from_postgres_json
+        from workbench.plans.postgresql.document import from_postgres_json
 
         return from_postgres_json(raw, format=fmt, sql=data.get("sql"))
     plan = parse_plan(raw, data.get("dialect"), sql=data.get("sql"))
     if data.get("execution_time_ms") is not None and not plan.analyzed:
-        from workbench.plans.timing import attach_statement_time
-
-        attach_statement_time(plan, data["execution_time_ms"], data.get("rows"))
+        plan.attach_statement_time(data["execution_time_ms"], data.get("rows"))
     return plan

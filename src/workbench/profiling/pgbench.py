@@ -26,6 +26,8 @@ wheel, so it is always there; a ``pgbench`` on the PATH is the fallback.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import re
 import secrets
@@ -39,14 +41,19 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from workbench.connections import ConnectionRecipe
 from workbench.errors import ConfigurationError
 from workbench.profiling.result import Profile
 
-__all__ = ["PgbenchRun", "find_pgbench", "run_pgbench"]
+if TYPE_CHECKING:
+    from workbench.execution import Executor
+    from workbench.profiling.params import ParamSource
+
+__all__ = ["PgbenchRun", "fallback_note", "find_pgbench", "run_for_profile", "run_pgbench"]
 
 _ABORT = re.compile(
     r"client (\d+)(?: script \d+)? aborted in command \d+(?: \(SQL\))? "
@@ -382,3 +389,63 @@ def _index(messages: list[str], message: str) -> int:
 def _last_lines(text: str, count: int = 3) -> str:
     lines = [line for line in (text or "").strip().splitlines() if line.strip()]
     return " | ".join(lines[-count:])
+
+
+# -- the glue for s.profile() -----------------------------------------------------------------
+def run_for_profile(
+    executor: Executor,
+    sql: str,
+    source: ParamSource,
+    concurrency: int,
+    runs: int,
+    duration: float | None,
+    warmup: int,
+    timeout_s: float,
+    write: bool,
+    stop: Callable[[], bool] | None,
+    *,
+    stop_at_error: bool,
+) -> PgbenchRun:
+    spec = source.pgbench()
+    assert spec is not None
+    set_lines, defines = spec
+    return run_pgbench(
+        url=executor.engine.url,
+        sql=sql,
+        set_lines=set_lines,
+        defines=defines,
+        clients=concurrency,
+        runs_per_client=None if duration is not None else max(1, math.ceil(runs / concurrency)),
+        duration_s=duration,
+        warmup_per_client=max(0, warmup // concurrency),
+        timeout_s=timeout_s,
+        read_only=not write,
+        should_stop=stop,
+        stop_at_error=stop_at_error,
+        cancel=lambda application: _cancel_backends(executor, application),
+    )
+
+
+def fallback_note(errors: list[tuple[int, str]]) -> str:
+    first = errors[0][1] if errors else "an error"
+    return (
+        f"run with worker processes: pgbench stops a client at its first error ({first}), "
+        "the workers record each failed execution and go on"
+    )
+
+
+def _cancel_backends(executor: Executor, application_name: str) -> None:
+    """Cancel what a stopped pgbench's server sessions still run (they end with it)."""
+    recipe = ConnectionRecipe.for_engine(
+        executor.engine, "postgresql", read_only=True, timeout_s=10.0
+    )
+    # best effort: the statement timeout ends them anyway
+    with contextlib.suppress(Exception):
+        conn = recipe.open()
+        try:
+            conn.execute(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                [application_name],
+            )
+        finally:
+            conn.close()

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from workbench.profiling.launch import profile
 from workbench.profiling.result import Profile
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from workbench.session import Session
+    from workbench.execution import Executor
 
-__all__ = ["Sweep", "run_sweep"]
+__all__ = ["Sweep", "sweep"]
 
 
 @dataclass
@@ -59,18 +60,43 @@ class Sweep:
         return str(self.to_frame().to_html(index=False, float_format=lambda v: f"{v:,.3f}"))
 
 
-def run_sweep(
-    session: Session,
+def sweep(
+    executor: Executor,
     sql: str,
     concurrency: Sequence[int] = (1, 2, 4, 8),
     *,
     duration: float = 3.0,
-    **options: Any,
+    params: Any = None,
+    warmup: int = 20,
+    allow_writes: bool = False,
+    timeout: float | None = None,
+    engine: str = "auto",
+    progress: bool | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Sweep:
-    """Profile ``sql`` for ``duration`` seconds at each concurrency level."""
-    sweep = Sweep(sql)
+    """Latency and throughput at several concurrency levels: ``sql`` profiled for
+    ``duration`` seconds at each (the options are :meth:`~workbench.Session.profile`'s).
+
+    >>> sw = s.sweep("SELECT * FROM users WHERE id = 1", (1, 2, 4))   # doctest: +SKIP
+    >>> sw.chart()                                                      # doctest: +SKIP
+    """
+    result = Sweep(sql)
     for level in concurrency:
-        sweep.profiles.append(
-            session.profile(sql, concurrency=int(level), duration=duration, **options)
+        result.profiles.append(
+            profile(
+                executor,
+                sql,
+                concurrency=int(level),
+                duration=duration,
+                params=params,
+                warmup=warmup,
+                allow_writes=allow_writes,
+                timeout=timeout,
+                engine=engine,
+                progress=progress,
+                stop=stop,
+            )
         )
-    return sweep
+        if stop is not None and stop():
+            break
+    return result

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.profiling.connections import ConnectionRecipe, DeadlineMonitor
+from workbench.connections import ConnectionRecipe, DeadlineMonitor
 from workbench.profiling.loop import LoopResult, run_loop
 
 __all__ = ["Job", "run_job", "worker_main"]

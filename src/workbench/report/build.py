@@ -29,7 +29,7 @@ _ENVIRONMENT = (
 
 def build_view(inv: Investigation, *, charts: bool = True) -> ReportView:
     """Everything the report shows, as plain blocks."""
-    from workbench import __version__
+    from workbench.version import __version__
 
     steps = [
         StepView(

@@ -1,8 +1,9 @@
 """Exclusive times of an analysed PostgreSQL plan: where the root's time was spent.
 
 A node's inclusive time is what its clock measured (totalled over its loops; in a parallel
-section, averaged over the processes that ran it, see :mod:`workbench.plans.postgres`). It contains
-the time of the nodes the node *drove*, which are not always its children in the tree:
+section, averaged over the processes that ran it, see
+:mod:`workbench.plans.postgresql.document`). It contains the time of the nodes the node
+*drove*, which are not always its children in the tree:
 
 * plain children (Outer, Inner, Member, Subquery...) and SubPlans run inside their parent, which
   pulls their rows or evaluates the expressions that call them;

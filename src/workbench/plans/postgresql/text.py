@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.errors import PlanParseError
-from workbench.plans.psql_frames import strip_psql_frames
+from workbench.plans.postgresql.frames import strip_psql_frames
 
 __all__ = ["parse_pg_text", "strip_psql_frames"]
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from workbench.rules_.base import Context, Table
-from workbench.rules_.text import finding, fmt_int, fmt_ms, index_name, named_params
+from workbench.rules.base import Context, Table
+from workbench.rules.text import finding, fmt_int, fmt_ms, index_name, named_params
 
 if TYPE_CHECKING:
     from workbench.findings import Finding

@@ -13,9 +13,9 @@ import datetime as dt
 
 from sqlglot import exp
 
-from workbench.rules_.base import Context
-from workbench.rules_.predicates import Predicate, literal_text, sql_scopes
-from workbench.rules_.text import named_params
+from workbench.rules.base import Context
+from workbench.rules.predicates import Predicate, literal_text, sql_scopes
+from workbench.rules.text import named_params
 
 __all__ = ["index_expression", "range_rewrite", "rewrite_query"]
 

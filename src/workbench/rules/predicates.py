@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 if TYPE_CHECKING:
-    from workbench.rules_.base import (
+    from workbench.rules.base import (
         Context,
         Table,
     )
@@ -131,7 +131,7 @@ def _parse(prepared: str, dialect: str) -> exp.Expr | None:
     rules). Callers copy before changing a tree, so sharing it is safe."""
     import sqlglot
 
-    from workbench.guard import sqlglot_dialect
+    from workbench.sqltext import sqlglot_dialect
 
     try:
         return sqlglot.parse_one(prepared, read=sqlglot_dialect(dialect))

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from workbench.rules_.base import Context, Table, inclusive_share, is_full_scan
-from workbench.rules_.predicates import Predicate, predicates
-from workbench.rules_.scans import condition_text, names_of, own_predicates, shown_condition, volume
-from workbench.rules_.text import (
+from workbench.rules.base import Context, Table, inclusive_share, is_full_scan
+from workbench.rules.predicates import Predicate, predicates
+from workbench.rules.scans import condition_text, names_of, own_predicates, shown_condition, volume
+from workbench.rules.text import (
     finding,
     fmt_int,
     fmt_ms,

@@ -11,7 +11,7 @@ missing, and a section of another shape than PostgreSQL's (``"JIT": 5``) is left
 (``raw`` keeps the document as it was): a hand-edited plan still reads, and every view works.
 
 Exclusive times (where each millisecond of the root's time was spent) are worked out by
-:mod:`workbench.plans.pg_timing`, whose docstring gives the rule.
+:mod:`workbench.plans.postgresql.timing`, whose docstring gives the rule.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 from workbench.errors import PlanParseError
 from workbench.plans.model import Plan, PlanNode, Spill
-from workbench.plans.pg_timing import PARALLEL_ROOTS, exclusive_times
+from workbench.plans.postgresql.timing import PARALLEL_ROOTS, exclusive_times
 
 __all__ = ["from_postgres_json", "is_postgres_json", "unwrap_postgres_json"]
 

@@ -13,16 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from workbench.rules_.base import Context, ancestors, inclusive_share, is_full_scan
-from workbench.rules_.estimates import (
+from workbench.rules.base import Context, ancestors, inclusive_share, is_full_scan
+from workbench.rules.estimates import (
     FACTOR,
     MIN_ROWS,
     origins,
     relations_below,
     statistics_fix,
 )
-from workbench.rules_.indexes import create_index, inner_scan, join_column
-from workbench.rules_.text import finding, fmt_int, fmt_ms
+from workbench.rules.indexes import create_index, inner_scan, join_column
+from workbench.rules.text import finding, fmt_int, fmt_ms
 
 if TYPE_CHECKING:
     from workbench.findings import Finding

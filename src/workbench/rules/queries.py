@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from workbench.rules_.base import Context, Table
-from workbench.rules_.text import finding, fmt_int, fmt_ms, named_params, number
+from workbench.rules.base import Context, Table
+from workbench.rules.text import finding, fmt_int, fmt_ms, named_params, number
 
 if TYPE_CHECKING:
     from workbench.findings import Finding

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from workbench.rules_.base import Context, Table, normalize_expression
-from workbench.rules_.predicates import Predicate, sql_scopes
-from workbench.rules_.rewrites import index_expression, range_rewrite, rewrite_query
-from workbench.rules_.scans import Volume, condition_text, own_predicates, volume
-from workbench.rules_.text import finding, fmt_int, index_name, lookup_effect, scan_severity
+from workbench.rules.base import Context, Table, normalize_expression
+from workbench.rules.predicates import Predicate, sql_scopes
+from workbench.rules.rewrites import index_expression, range_rewrite, rewrite_query
+from workbench.rules.scans import Volume, condition_text, own_predicates, volume
+from workbench.rules.text import finding, fmt_int, index_name, lookup_effect, scan_severity
 
 if TYPE_CHECKING:
     from workbench.findings import Finding

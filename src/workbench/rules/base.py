@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from workbench.rules_.text import quote_ident
+from workbench.rules.text import quote_ident
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -238,7 +238,7 @@ class Context:
 
     @property
     def sqlglot_dialect(self) -> str:
-        from workbench.guard import sqlglot_dialect
+        from workbench.sqltext import sqlglot_dialect
 
         return sqlglot_dialect(self.dialect)
 
@@ -318,7 +318,7 @@ class Context:
         placeholders unless the evidence opts out of redaction (``detail`` keeps them)."""
         if text is None or not getattr(self.ev, "redact_literals", True):
             return text
-        from workbench.redact import redact_condition
+        from workbench.redaction import redact_condition
 
         return redact_condition(text)
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from workbench.rules_.base import Context, Table, ancestors
-from workbench.rules_.scans import own_predicates
-from workbench.rules_.text import finding, fmt_int, index_name
+from workbench.rules.base import Context, Table, ancestors
+from workbench.rules.scans import own_predicates
+from workbench.rules.text import finding, fmt_int, index_name
 
 if TYPE_CHECKING:
     from workbench.findings import Finding
@@ -261,7 +261,7 @@ def statistics_fix(
             ),
         )
     if expressions and ctx.is_postgres and ctx.server_version >= (14,):
-        from workbench.rules_.rewrites import index_expression
+        from workbench.rules.rewrites import index_expression
 
         subject, column = expressions[0]
         expression = index_expression(subject, "postgres")

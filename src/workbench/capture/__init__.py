@@ -15,21 +15,19 @@ executed many times with different values.
 from __future__ import annotations
 
 import functools
-import os
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from workbench.capture.callsite import call_site
+from workbench.capture.raw import traced_raw_connection
 from workbench.fingerprint import fingerprint, normalize
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from workbench.session import Session
+    from workbench.execution import Executor
 
 __all__ = ["Capture", "CapturedStatement"]
 
@@ -68,7 +66,7 @@ class Capture:
     >>> cap.summary()["statements"], cap.repeated   # doctest: +SKIP
     """
 
-    session: Session
+    executor: Executor
     stack: bool = True
     entries: list[CapturedStatement] = field(default_factory=list)
     started_ns: int = 0
@@ -84,15 +82,15 @@ class Capture:
         from sqlalchemy import event
 
         self.started_ns = time.perf_counter_ns()
-        engine = self.session.engine
+        engine = self.executor.engine
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
         event.listen(engine, "handle_error", self._error)
         event.listen(_orm_session_class(), "do_orm_execute", self._orm)
-        self.session.executor.tracers.append(self._traced)
+        self.executor.tracers.append(self._traced)
         # app code's own DB-API cursors (engine.raw_connection()) raise no SQLAlchemy event
         original = engine.raw_connection
-        engine.raw_connection = functools.partial(_traced_raw_connection, original, self)  # type: ignore[method-assign]
+        engine.raw_connection = functools.partial(traced_raw_connection, original, self)  # type: ignore[method-assign]
         self._listening = True
         return self
 
@@ -102,12 +100,12 @@ class Capture:
         self.ended_ns = time.perf_counter_ns()
         if not self._listening:
             return
-        engine = self.session.engine
+        engine = self.executor.engine
         event.remove(engine, "before_cursor_execute", self._before)
         event.remove(engine, "after_cursor_execute", self._after)
         event.remove(engine, "handle_error", self._error)
         event.remove(_orm_session_class(), "do_orm_execute", self._orm)
-        self.session.executor.tracers.remove(self._traced)
+        self.executor.tracers.remove(self._traced)
         engine.__dict__.pop("raw_connection", None)  # the class's method again
         self._listening = False
 
@@ -138,7 +136,7 @@ class Capture:
             stack = self._pending.stack = []
         relationship = getattr(self._pending, "relationship", None)
         self._pending.relationship = None  # it names this statement only
-        stack.append((time.perf_counter_ns(), _call_site() if self.stack else None, relationship))
+        stack.append((time.perf_counter_ns(), call_site() if self.stack else None, relationship))
 
     def _after(
         self,
@@ -189,7 +187,7 @@ class Capture:
             end - int(elapsed_ms * 1e6),
             end,
             rows,
-            _call_site() if self.stack else None,
+            call_site() if self.stack else None,
             "workbench",
             error=error,
         )
@@ -379,72 +377,6 @@ class Capture:
         }
 
 
-def _traced_raw_connection(original: Any, capture: Capture) -> Any:
-    """``engine.raw_connection()`` during a capture: the same pooled connection, its cursors
-    recording what they execute. SQLAlchemy's own connections and the workbench's come through
-    here too; they are left alone (their statements are recorded by the engine's events and the
-    executor's tracer)."""
-    connection = original()
-    caller = sys._getframe(1).f_globals.get("__name__", "")
-    if caller.startswith(("sqlalchemy.", "workbench.")):
-        return connection
-    make_cursor = connection.cursor
-    connection.cursor = lambda *a, **k: _TracedCursor(make_cursor(*a, **k), capture)
-    return connection
-
-
-class _TracedCursor:
-    """A DB-API cursor that tells the capture what it ran; everything else is the cursor's."""
-
-    def __init__(self, cursor: Any, capture: Capture) -> None:
-        self._cursor, self._capture = cursor, capture
-
-    def execute(self, statement: str, *args: Any, **kwargs: Any) -> Any:
-        return self._timed(self._cursor.execute, statement, args, kwargs)
-
-    def executemany(self, statement: str, *args: Any, **kwargs: Any) -> Any:
-        return self._timed(self._cursor.executemany, statement, args, kwargs)
-
-    def _timed(self, method: Any, statement: str, args: Any, kwargs: Any) -> Any:
-        if not self._capture._listening:  # a connection kept after the block: not recorded
-            return method(statement, *args, **kwargs)
-        site = _call_site() if self._capture.stack else None
-        started = time.perf_counter_ns()
-        parameters = args[0] if args else kwargs.get("params", kwargs.get("parameters"))
-        try:
-            result = method(statement, *args, **kwargs)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300]
-            self._capture._add(
-                statement,
-                parameters,
-                started,
-                time.perf_counter_ns(),
-                None,
-                site,
-                "raw",
-                error=error,
-            )
-            raise
-        rows = getattr(self._cursor, "rowcount", None)
-        self._capture._add(
-            statement, parameters, started, time.perf_counter_ns(), rows, site, "raw"
-        )
-        return self if result is self._cursor else result
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cursor, name)
-
-    def __iter__(self) -> Any:
-        return iter(self._cursor)
-
-    def __enter__(self) -> _TracedCursor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._cursor.close()
-
-
 def _orm_session_class() -> Any:
     from sqlalchemy.orm import Session as OrmSession
 
@@ -456,63 +388,3 @@ def _short_repr(parameters: Any, limit: int = 200) -> str:
         return ""
     text = repr(parameters)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-_SKIP_DIRS: tuple[str, ...] = ()
-
-
-def _skip_dirs() -> tuple[str, ...]:
-    """Library code a call site is never in: SQLAlchemy, the workbench (its demo app excepted:
-    that is app code), the standard library's threading and contextlib."""
-    global _SKIP_DIRS
-    if not _SKIP_DIRS:
-        import contextlib
-
-        import sqlalchemy
-
-        import workbench
-
-        _SKIP_DIRS = (
-            os.path.dirname(sqlalchemy.__file__) + os.sep,
-            os.path.dirname(workbench.__file__) + os.sep,
-            os.path.dirname(contextlib.__file__) + os.sep + "contextlib",
-            os.path.dirname(contextlib.__file__) + os.sep + "threading",
-        )
-    return _SKIP_DIRS
-
-
-def _call_site() -> str | None:
-    skip = _skip_dirs()
-    demo = os.sep + "workbench" + os.sep + "demo" + os.sep
-    frame: FrameType | None = sys._getframe(2)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        app_code = not filename.startswith(skip) or demo in filename
-        if app_code and not filename.startswith("<frozen"):
-            return f"{_display_path(filename)}:{frame.f_lineno} in {_function(frame)}"
-        frame = frame.f_back
-    return None
-
-
-def _function(frame: FrameType) -> str:
-    """The function a line belongs to; a comprehension reports the function around it."""
-    code = frame.f_code
-    outer = frame.f_back
-    name = code.co_name
-    while (
-        name.startswith("<")
-        and name.endswith("comp>")
-        and outer is not None
-        and outer.f_code.co_filename == code.co_filename
-    ):
-        name = outer.f_code.co_name
-        outer = outer.f_back
-    return name
-
-
-def _display_path(filename: str) -> str:
-    try:
-        return str(Path(filename).relative_to(Path.cwd()))
-    except ValueError:
-        parts = Path(filename).parts
-        return str(Path(*parts[-3:])) if len(parts) > 3 else filename

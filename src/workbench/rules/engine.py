@@ -1,55 +1,5 @@
-"""Offline findings: rules that read an :class:`~workbench.evidence.Evidence` and name what is
-wrong, with a concrete fix. They answer when there is no API key, and the architect receives
-them as hints.
-
->>> import workbench as wb                                 # doctest: +SKIP
->>> for f in wb.analyze(s.evidence(sql, plan=plan)):       # doctest: +SKIP
-...     print(f)
-
-The rules (thresholds follow pgMustard and PEV2 where they have one: misestimates from 10×,
-compared per loop; explain.depesz.com's 100× and 1,000× grade their severity):
-
-===============================  ===================================================================
-code                             fires when
-===============================  ===================================================================
-missing_index                    a full scan of ≥ 1,000 rows removes ≥ 90% with a filter on columns
-                                 no index starts with; a nested loop re-scans its inner table
-                                 (loops > 1) without an index on the join key; an SQLite
-                                 AUTOMATIC index
-unindexed_foreign_key            a foreign key's columns start no index (table ≥ 1,000 rows)
-non_sargable_predicate           a function/cast/arithmetic on a column in a filter that removes
-                                 ≥ 50% of ≥ 1,000 rows with the column indexed, or ≥ 90% of a
-                                 table of ≥ 10,000 rows (plan filter, else the SQL)
-leading_wildcard_like            ``LIKE '%…'`` / ``ILIKE`` / ``~~`` on ≥ 1,000 rows (plan or SQL)
-misestimate                      rows off by ≥ 10× with ≥ 100 rows involved (≥ 50 when more
-                                 than planned, or feeding a nested loop); reported where it
-                                 starts, not on every node it spoils
-stale_statistics                 PostgreSQL: never analysed (≥ 1,000 rows), or ≥ 20% of rows
-                                 modified since (≥ 10% when a plan misestimates the table)
-sort_spill                       a sort went to disk (external merge)
-hash_spill                       a hash join or hash aggregate ran in more than one batch
-nested_loop_blowup               a nested loop's inner side runs ≥ 1,000 times for ≥ 50% of the
-                                 time (≥ 10 ms), or its outer side was underestimated ≥ 10×
-filter_waste                     a scan reads ≥ 10,000 rows and its filter removes ≥ 90% (or a
-                                 join filter rejects ≥ 90% of ≥ 10,000 pairs), when no more
-                                 specific finding covers the node
-lossy_bitmap                     a bitmap heap scan has lossy heap blocks
-offset_pagination                ``OFFSET`` ≥ 1,000 in the SQL, or a PostgreSQL Limit discarding
-                                 ≥ 1,000 rows and ≥ 90% of what it read
-n_plus_one                       a captured statement ran ≥ 5 times with different values
-select_star_wide_rows            ``SELECT *`` over wide columns (text, json, bytea, …) returning
-                                 ≥ 100 rows, or rows of ≥ 300 bytes when only a plan is known
-high_planning_time               planning ≥ 10 ms and longer than execution
-parallel_workers_not_launched    a Gather launched fewer workers than planned
-===============================  ===================================================================
-
-Each rule is a function ``(Context) -> Iterable[Finding]``, registered in its family's
-``RULES`` (:mod:`workbench.rules_`). A rule that raises is skipped and logged: odd input never
-stops the others. Findings come back most severe first, one per code and table (or node
-group: the partitions under one Append make one finding), at most five per code, and a general
-finding yields to a more specific one about the same node (``filter_waste`` to
-``missing_index``, ``nested_loop_blowup`` to the inner scan's ``missing_index``).
-"""
+"""Running the offline rules: every family's rules over one evidence bundle, then ranking,
+grouping and de-duplicating what they found (see :mod:`workbench.rules` for the rules)."""
 
 from __future__ import annotations
 
@@ -57,7 +7,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from workbench.rules_.base import SEVERITY_RANK, Context, ancestors
+from workbench.rules.base import SEVERITY_RANK, Context, ancestors
 
 if TYPE_CHECKING:
     from workbench.evidence import Evidence
@@ -81,7 +31,7 @@ _SUPERSEDED_BY = {
 
 
 def _registry() -> tuple[Rule, ...]:
-    from workbench.rules_ import (
+    from workbench.rules import (
         estimates,
         indexes,
         loops,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from workbench.rules_.predicates import (
+from workbench.rules.predicates import (
     ColumnTypes,
     Predicate,
     classify,
@@ -24,7 +24,7 @@ from workbench.rules_.predicates import (
 
 if TYPE_CHECKING:
     from workbench.plans.model import Plan, PlanNode
-    from workbench.rules_.base import (
+    from workbench.rules.base import (
         Context,
         Table,
     )

@@ -27,8 +27,8 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from workbench.rules_.base import Context, inclusive_share
-from workbench.rules_.text import (
+from workbench.rules.base import Context, inclusive_share
+from workbench.rules.text import (
     finding,
     fmt_int,
     fmt_kb,

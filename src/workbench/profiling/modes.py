@@ -1,0 +1,350 @@
+"""Running the timed loops: in this process, in threads, or in worker processes started
+together, with a progress bar; then one :class:`Profile` from what every loop measured."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from workbench.connections import ConnectionRecipe, DeadlineMonitor
+from workbench.errors import ConfigurationError
+from workbench.profiling.loop import LoopResult
+from workbench.profiling.result import Profile
+from workbench.profiling.workers import Job, run_job
+
+if TYPE_CHECKING:
+    from workbench.execution import Executor
+
+__all__ = ["assemble", "execute", "message_index", "progress_bar"]
+
+# the folder the workbench package was imported from (this module is workbench/profiling/)
+_IMPORT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def execute(
+    executor: Executor,
+    mode: str,
+    jobs: list[Job],
+    runs: int,
+    duration: float | None,
+    progress: bool | None,
+    stop: Callable[[], bool] | None,
+) -> tuple[list[LoopResult], float, bool]:
+    total = runs if duration is None else None
+    bar = progress_bar(progress, total, duration, jobs)
+    try:
+        if mode == "in-process":
+            return _in_process(executor, jobs[0], bar, stop)
+        if mode == "threads":
+            return _threads(executor, jobs, bar, stop)
+        return _processes(jobs, bar, stop)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def progress_bar(
+    progress: bool | None, total: int | None, duration: float | None, jobs: list[Job]
+) -> Any:
+    if progress is False:
+        return None
+    from tqdm.auto import tqdm
+
+    # shown only once a run has lasted a moment: quick profiles stay quiet
+    return tqdm(total=total, desc="profiling", unit="run", leave=False, delay=1.0)
+
+
+def _connection_for(executor: Executor, job: Job) -> Callable[[], Any]:
+    """A dedicated connection, except for in-memory databases, which only the session's own
+    connection can see."""
+    dialect = executor.dialect.name
+    if dialect == "duckdb":
+
+        def duplicate() -> Any:  # a fresh DuckDB connection to the same database instance
+            with executor.connection() as dbapi:
+                return dbapi.duplicate()
+
+        return duplicate
+    if executor.in_memory:
+        return lambda: _Borrowed(executor, job.recipe)
+    return lambda: executor.warm_connections.acquire(job.recipe)
+
+
+class _Borrowed:
+    """The session's own SQLite connection (an in-memory database), configured for the run and
+    restored after: ``close()`` resets it instead of closing it."""
+
+    def __init__(self, executor: Executor, recipe: ConnectionRecipe) -> None:
+        self._context = executor.connection()
+        self._conn = self._context.__enter__()
+        if self._conn.in_transaction:
+            self._conn.rollback()
+        self._saved = self._conn.isolation_level
+        self._conn.isolation_level = None
+        for statement in recipe.setup:
+            self._conn.execute(statement)
+
+    def cursor(self) -> Any:
+        return self._conn.cursor()
+
+    def interrupt(self) -> None:
+        self._conn.interrupt()
+
+    def close(self) -> None:
+        self._conn.execute("PRAGMA query_only = OFF")
+        self._conn.isolation_level = self._saved
+        self._context.__exit__(None, None, None)
+
+
+def _in_process(
+    executor: Executor, job: Job, bar: Any, stop: Callable[[], bool] | None
+) -> tuple[list[LoopResult], float, bool]:
+    monitor = (
+        DeadlineMonitor(job.recipe.timeout_s).start()
+        if executor.dialect.name in ("sqlite", "duckdb")
+        else None
+    )
+    done = [0]
+
+    def tick(count: int) -> None:
+        if bar is not None:
+            bar.update(count - done[0])
+        done[0] = count
+
+    started = [0.0]
+    try:
+        result = run_job(
+            job,
+            connect=_connection_for(executor, job),
+            ready=lambda: started.__setitem__(0, time.perf_counter()),
+            should_stop=stop,
+            progress=tick,
+            monitor=monitor,
+            watch_stop=True,
+        )
+    finally:
+        if monitor is not None:
+            monitor.stop()
+    return [result], time.perf_counter() - started[0], result.interrupted
+
+
+def _threads(
+    executor: Executor, jobs: list[Job], bar: Any, stop: Callable[[], bool] | None
+) -> tuple[list[LoopResult], float, bool]:
+    monitor = DeadlineMonitor(jobs[0].recipe.timeout_s).start()
+    barrier = threading.Barrier(len(jobs) + 1)
+    halt = threading.Event()
+    results: list[LoopResult | None] = [None] * len(jobs)
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+    counts = [0] * len(jobs)
+
+    def work(job: Job) -> None:
+        def tick(count: int) -> None:
+            with lock:
+                if bar is not None:
+                    bar.update(count - counts[job.worker])
+                counts[job.worker] = count
+
+        try:
+            results[job.worker] = run_job(
+                job,
+                connect=_connection_for(executor, job),
+                ready=lambda: barrier.wait(120),
+                should_stop=lambda: halt.is_set() or bool(stop and stop()),
+                progress=tick,
+                monitor=monitor,
+                watch_stop=True,
+            )
+        except BaseException as exc:  # report in the caller's thread
+            failures.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=work, args=(job,), daemon=True) for job in jobs]
+    for thread in threads:
+        thread.start()
+    interrupted = False
+    try:
+        barrier.wait(120)
+        started = time.perf_counter()
+        while any(t.is_alive() for t in threads):
+            for thread in threads:
+                thread.join(timeout=0.1)
+    except KeyboardInterrupt:
+        interrupted = True
+        halt.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        started = started if "started" in locals() else time.perf_counter()
+    except threading.BrokenBarrierError:
+        started = time.perf_counter()
+    finally:
+        monitor.stop()
+    if failures:
+        raise ConfigurationError(f"a profiling thread failed: {failures[0]}") from failures[0]
+    return [r for r in results if r is not None], time.perf_counter() - started, interrupted
+
+
+def _processes(
+    jobs: list[Job], bar: Any, stop: Callable[[], bool] | None
+) -> tuple[list[LoopResult], float, bool]:
+    """Worker processes (``python -m workbench.profiling.workers``), started together."""
+    import pickle
+    import selectors
+    import signal
+    import subprocess
+    import sys
+
+    # the workers import the same workbench as this process, wherever it was imported from
+    env = dict(os.environ)
+    package_root = _IMPORT_ROOT
+    env["PYTHONPATH"] = os.pathsep.join([package_root, env.get("PYTHONPATH", "")]).rstrip(
+        os.pathsep
+    )
+    procs = []
+    for job in jobs:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "workbench.profiling.workers"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        data = pickle.dumps(job)
+        assert proc.stdin is not None
+        proc.stdin.write(f"{len(data)}\n".encode() + data)
+        proc.stdin.flush()
+        procs.append(proc)
+    payloads: list[dict[str, Any] | None] = [None] * len(jobs)
+    done = [0] * len(jobs)
+    interrupted = False
+    started = time.perf_counter()
+
+    def stop_all() -> None:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGUSR1)
+
+    try:
+        for proc in procs:  # wait until every worker is connected and warm
+            assert proc.stdout is not None
+            proc.stdout.readline()
+        for proc in procs:
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(b"G\n")
+                proc.stdin.flush()
+            except BrokenPipeError:  # that worker failed to start: its report follows
+                pass
+        started = time.perf_counter()
+        selector = selectors.DefaultSelector()
+        for i, proc in enumerate(procs):
+            assert proc.stdout is not None
+            selector.register(proc.stdout, selectors.EVENT_READ, i)
+        pending = len(procs)
+        while pending:
+            if stop is not None and not interrupted and stop():
+                interrupted = True
+                stop_all()
+            for key, _mask in selector.select(timeout=0.1):
+                i = key.data
+                line = key.fileobj.readline()  # type: ignore[union-attr]
+                if line.startswith(b"P "):
+                    count = int(line.split()[1])
+                    if bar is not None:
+                        bar.update(count - done[i])
+                    done[i] = count
+                elif line.startswith(b"D "):
+                    size = int(line.split()[1])
+                    payloads[i] = pickle.loads(key.fileobj.read(size))  # type: ignore[union-attr]  # noqa: S301
+                    selector.unregister(key.fileobj)
+                    pending -= 1
+                elif not line:  # the worker died without a report
+                    payloads[i] = {"ok": False, "error": "worker process exited"}
+                    selector.unregister(key.fileobj)
+                    pending -= 1
+    except KeyboardInterrupt:
+        interrupted = True
+        stop_all()
+        for i, proc in enumerate(procs):
+            if payloads[i] is None:
+                payloads[i] = _drain(proc)
+    wall = time.perf_counter() - started
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    failed = [p for p in payloads if p is not None and not p["ok"]]
+    if failed and not any(p and p["ok"] for p in payloads):
+        raise ConfigurationError(f"the profiling workers failed: {failed[0]['error']}")
+    results = [LoopResult.from_payload(p["result"]) for p in payloads if p is not None and p["ok"]]
+    return results, wall, interrupted
+
+
+def _drain(proc: Any) -> dict[str, Any]:
+    """Read a stopping worker's report (it finishes its current execution first)."""
+    import pickle
+
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.startswith(b"D "):
+            report = proc.stdout.read(int(line.split()[1]))
+            return pickle.loads(report)  # type: ignore[no-any-return]  # noqa: S301 - our worker
+    return {"ok": False, "error": "worker process exited"}
+
+
+def assemble(
+    results: list[LoopResult], *, sql: str, dialect: str, mode: str, concurrency: int, wall_s: float
+) -> Profile:
+    messages: list[str] = []
+    starts, latencies, rows, workers, errors = [], [], [], [], []
+    for worker, result in enumerate(results):
+        remap = np.array(
+            [message_index(messages, m) for m in result.messages] or [0], dtype=np.int16
+        )
+        err = (
+            np.frombuffer(result.errors, dtype=np.int16)
+            if result.errors
+            else np.empty(0, dtype=np.int16)
+        )
+        starts.append(np.frombuffer(result.starts, dtype=np.int64))
+        latencies.append(np.frombuffer(result.latencies, dtype=np.int64))
+        rows.append(
+            np.frombuffer(result.rows, dtype=np.dtype(result.rows.typecode)).astype(np.int64)
+        )
+        workers.append(np.full(len(result.latencies), worker, dtype=np.int16))
+        errors.append(np.where(err >= 0, remap[np.maximum(err, 0)], -1).astype(np.int16))
+    start_ns = np.concatenate(starts) if starts else np.empty(0, dtype=np.int64)
+    order = np.argsort(start_ns, kind="stable")
+    origin = start_ns.min() if start_ns.size else 0
+    profile = Profile(
+        sql=sql,
+        dialect=dialect,
+        mode=mode,
+        concurrency=concurrency,
+        start_ms=((start_ns - origin) / 1e6)[order],
+        all_latencies_ms=(np.concatenate(latencies) / 1e6)[order] if latencies else np.empty(0),
+        rows=np.concatenate(rows)[order] if rows else np.empty(0, dtype=np.int64),
+        worker=np.concatenate(workers)[order] if workers else np.empty(0, dtype=np.int16),
+        error=np.concatenate(errors)[order] if errors else np.empty(0, dtype=np.int16),
+        messages=messages,
+        wall_s=wall_s,
+        interrupted=any(r.interrupted for r in results),
+    )
+    return profile
+
+
+def message_index(messages: list[str], message: str) -> int:
+    if message not in messages:
+        messages.append(message)
+    return messages.index(message)
