@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from workbench import formatting as fmt
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -66,9 +68,8 @@ def _figure_class() -> type[Figure]:
 
 
 def _title(profile: Profile) -> str:
-    from workbench.profiling.result import _short
 
-    what = profile.label or _short(profile.sql, 60)
+    what = profile.label or fmt.clip(profile.sql, 60)
     return f"{what} — {profile.runs:,} runs, concurrency {profile.concurrency}"
 
 
@@ -278,9 +279,8 @@ def sweep_chart(sweep: Sweep, *, ax: Axes | None = None) -> Figure:
     axes.set_ylabel("latency (ms)")
     axes.legend(frameon=False, title="labels: clients", fontsize=8)
     axes.grid(True, alpha=0.3)
-    from workbench.profiling.result import _short
 
-    axes.set_title(_text(f"Throughput vs latency: {_short(sweep.sql, 70)}"), fontsize=10)
+    axes.set_title(_text(f"Throughput vs latency: {fmt.clip(sweep.sql, 70)}"), fontsize=10)
     return fig  # type: ignore[return-value]
 
 
@@ -294,7 +294,7 @@ def plan_chart(plan: Plan, *, top: int = 20, ax: Axes | None = None) -> Figure:
         axes.set_axis_off()
         return fig  # type: ignore[return-value]
     values = [(n.exclusive_time_ms if timed else n.exclusive_cost) or 0.0 for n in nodes]
-    labels = [_clip(f"#{n.id} {n.label}", 60).replace("$", r"\$") for n in nodes]
+    labels = [fmt.clip(f"#{n.id} {n.label}", 60, one_line=False).replace("$", r"\$") for n in nodes]
     colors = [COLORS["hot"] if i < 3 else COLORS["main"] for i in range(len(nodes))]
     positions = np.arange(len(nodes))[::-1]
     axes.barh(positions, values, color=colors)
@@ -330,10 +330,6 @@ def split_chart(profile: Profile, *, ax: Axes | None = None) -> Figure:
         fontsize=10,
     )
     return fig  # type: ignore[return-value]
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def figures_for(profile: Profile) -> Sequence[Any]:

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from workbench import formatting as fmt
 from workbench.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -426,12 +427,11 @@ def _load_profile(folder: Path, name: str, meta: dict[str, Any]) -> Any:
 
 
 def _default_title(kind: str, obj: Any) -> str:
-    from workbench.profiling.result import _short
 
     if kind == "plan":
-        return f"Plan: {_short(obj.sql or obj.root.label, 70)}"
+        return f"Plan: {fmt.clip(obj.sql or obj.root.label, 70)}"
     if kind == "profile":
-        return f"Profile: {obj.label or _short(obj.sql, 70)}"
+        return f"Profile: {obj.label or fmt.clip(obj.sql, 70)}"
     if kind == "comparison":
         return f"Before/after: {obj.verdict}"
     if kind == "capture":
@@ -439,7 +439,7 @@ def _default_title(kind: str, obj: Any) -> str:
     if kind == "answer":
         return "Architect's answer" if not obj.offline else "Offline findings"
     if kind == "fix":
-        return f"Fix tried: {_short(obj.fix, 60)}"
+        return f"Fix tried: {fmt.clip(obj.fix, 60)}"
     if kind == "findings":
         return "Findings"
     if kind == "figure":

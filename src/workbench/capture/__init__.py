@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from workbench import formatting as fmt
 from workbench.capture.callsite import call_site
 from workbench.capture.raw import traced_raw_connection
 from workbench.fingerprint import fingerprint, normalize
@@ -386,5 +387,4 @@ def _orm_session_class() -> Any:
 def _short_repr(parameters: Any, limit: int = 200) -> str:
     if parameters is None:
         return ""
-    text = repr(parameters)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return fmt.clip(repr(parameters), limit, one_line=False)

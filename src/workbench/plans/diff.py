@@ -12,8 +12,8 @@ import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from workbench import formatting as fmt
 from workbench.plans.model import Plan, PlanNode
-from workbench.plans.render import format_ms, format_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,10 +115,13 @@ class PlanDiff:
             return "no timing to compare (run EXPLAIN ANALYZE on both)"
         b, a = self.before.total_time_ms or 0.0, self.after.total_time_ms or 0.0
         if self.direction == "faster":
-            return f"{format_ms(b)} → {format_ms(a)}: {1 / ratio:,.1f}× faster"
+            return f"{fmt.milliseconds(b)} → {fmt.milliseconds(a)}: {1 / ratio:,.1f}× faster"
         if self.direction == "slower":
-            return f"{format_ms(b)} → {format_ms(a)}: {ratio:,.1f}× slower"
-        return f"{format_ms(b)} → {format_ms(a)}: about the same (within ±10%, one run each)"
+            return f"{fmt.milliseconds(b)} → {fmt.milliseconds(a)}: {ratio:,.1f}× slower"
+        return (
+            f"{fmt.milliseconds(b)} → {fmt.milliseconds(a)}: about the same "
+            "(within ±10%, one run each)"
+        )
 
     def to_text(self) -> str:
         lines = [self.verdict]
@@ -162,10 +165,10 @@ class PlanDiff:
         rows = "".join(
             f"<tr><td>{esc(c.status)}</td><td>{esc(c.before.label if c.before else '')}</td>"
             f"<td>{esc(c.after.label if c.after else '')}</td>"
-            f"<td>{esc(format_ms(c.before.exclusive_time_ms) if c.before else '')}</td>"
-            f"<td>{esc(format_ms(c.after.exclusive_time_ms) if c.after else '')}</td>"
-            f"<td>{esc(format_rows(c.before.actual_rows) if c.before else '')}</td>"
-            f"<td>{esc(format_rows(c.after.actual_rows) if c.after else '')}</td></tr>"
+            f"<td>{esc(fmt.milliseconds(c.before.exclusive_time_ms) if c.before else '')}</td>"
+            f"<td>{esc(fmt.milliseconds(c.after.exclusive_time_ms) if c.after else '')}</td>"
+            f"<td>{esc(fmt.rows(c.before.actual_rows) if c.before else '')}</td>"
+            f"<td>{esc(fmt.rows(c.after.actual_rows) if c.after else '')}</td></tr>"
             for c in self.changes
         )
         return (

@@ -9,30 +9,13 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
+from workbench import formatting as fmt
 from workbench.plans.model import MISESTIMATE_THRESHOLD, Plan, PlanNode
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["format_ms", "format_rows", "plan_to_frame", "plan_to_html", "plan_to_text"]
-
-
-def format_ms(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value >= 1000:
-        return f"{value / 1000:,.2f} s"
-    if value >= 10:
-        return f"{value:,.1f} ms"
-    return f"{value:,.3f} ms"
-
-
-def format_rows(value: float | None) -> str:
-    if value is None:
-        return "?"
-    if value and abs(value - round(value)) > 1e-6 and value < 100:
-        return f"{value:,.2f}"
-    return f"{value:,.0f}"
+__all__ = ["plan_to_frame", "plan_to_html", "plan_to_text"]
 
 
 def _branches(plan: Plan) -> list[tuple[PlanNode, str]]:
@@ -57,8 +40,8 @@ def _branches(plan: Plan) -> list[tuple[PlanNode, str]]:
 def _rows_text(node: PlanNode) -> str:
     estimate, actual = node.estimated_rows, node.actual_rows
     if actual is None:
-        return f"rows ~{format_rows(estimate)}" if estimate is not None else ""
-    text = f"rows {format_rows(estimate)}→{format_rows(actual)}"
+        return f"rows ~{fmt.rows(estimate)}" if estimate is not None else ""
+    text = f"rows {fmt.rows(estimate)}→{fmt.rows(actual)}"
     miss = node.misestimate
     if miss and miss.factor >= MISESTIMATE_THRESHOLD:
         text += f" {miss.arrow}{miss.factor:,.0f}×"
@@ -81,7 +64,7 @@ def plan_to_text(plan: Plan, *, color: bool = False) -> str:
         parts = [label.ljust(width)]
         share = plan.share(node) if not node.synthetic else None
         if timed:
-            parts.append(f"{format_ms(node.exclusive_time_ms):>11}")
+            parts.append(f"{fmt.milliseconds(node.exclusive_time_ms):>11}")
         elif node.exclusive_cost is not None:
             parts.append(f"cost {node.exclusive_cost:>10,.1f}")
         parts.append(f"{share:>4.0%}" if share is not None else "    ")
@@ -109,13 +92,13 @@ def plan_to_text(plan: Plan, *, color: bool = False) -> str:
 def _headline(plan: Plan) -> str:
     parts = [plan.dialect]
     if plan.total_time_ms is not None:
-        parts.append(f"total {format_ms(plan.total_time_ms)}")
+        parts.append(f"total {fmt.milliseconds(plan.total_time_ms)}")
     if plan.planning_time_ms is not None:
-        parts.append(f"planning {format_ms(plan.planning_time_ms)}")
+        parts.append(f"planning {fmt.milliseconds(plan.planning_time_ms)}")
     if plan.jit_time_ms:
-        parts.append(f"JIT {format_ms(plan.jit_time_ms)}")
+        parts.append(f"JIT {fmt.milliseconds(plan.jit_time_ms)}")
     if plan.triggers:
-        parts.append(f"triggers {format_ms(plan.trigger_time_ms)}")
+        parts.append(f"triggers {fmt.milliseconds(plan.trigger_time_ms)}")
     parts.append(f"{len(plan.nodes)} nodes")
     if not plan.analyzed:
         parts.append("estimates only (no ANALYZE)")
@@ -234,7 +217,7 @@ def _html_open(plan: Plan, node: PlanNode, hot: set[int]) -> str:
         badges.append("<span class='wb-badge'>never executed</span>")
     timing = ""
     if plan.timed:
-        timing = f"<span class='wb-time'>{esc(format_ms(node.exclusive_time_ms))}</span>"
+        timing = f"<span class='wb-time'>{esc(fmt.milliseconds(node.exclusive_time_ms))}</span>"
     elif node.exclusive_cost is not None:
         timing = f"<span class='wb-time'>cost {node.exclusive_cost:,.1f}</span>"
     ident = "" if node.synthetic else f"<span class='wb-id'>#{node.id}</span>"
@@ -250,11 +233,11 @@ def _html_props(node: PlanNode) -> str:
     """Conditions in view (they explain the node); the numbers one click away."""
     more: list[tuple[str, str]] = []
     if node.inclusive_time_ms is not None:
-        more.append(("inclusive time", format_ms(node.inclusive_time_ms)))
+        more.append(("inclusive time", fmt.milliseconds(node.inclusive_time_ms)))
     if node.loops is not None:
         more.append(("loops", f"{node.loops:,.0f}"))
     if node.rows_removed_by_filter:
-        more.append(("rows removed by filter", format_rows(node.rows_removed_by_filter)))
+        more.append(("rows removed by filter", fmt.rows(node.rows_removed_by_filter)))
     if node.buffers:
         more.append(("buffers", ", ".join(f"{k}={v:,.0f}" for k, v in node.buffers.items())))
     if node.spill:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from workbench import formatting as fmt
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
@@ -172,7 +174,7 @@ class Profile:
 
     def describe(self) -> str:
         s = self.summary()
-        what = self.label or _short(self.sql)
+        what = self.label or fmt.clip(self.sql, 60)
         head = f"{what}: {s['runs']:,} runs ({self.mode}, concurrency {self.concurrency}), "
         if self.latencies_ms.size:
             text = head + (
@@ -195,7 +197,7 @@ class Profile:
 
         s = self.summary()
         cells = "".join(
-            f"<td>{html.escape(_fmt(s[k]))}</td>"
+            f"<td>{html.escape(fmt.number(s[k]))}</td>"
             for k in ("runs", "errors", "p50", "p90", "p95", "p99", "max", "mean", "qps")
         )
         heads = "".join(
@@ -214,7 +216,7 @@ class Profile:
         )
         notes = "".join(f"<div>{html.escape(n)}</div>" for n in self.notes)
         return (
-            f"<div class='wb-profile'><b>{html.escape(self.label or _short(self.sql))}</b> "
+            f"<div class='wb-profile'><b>{html.escape(self.label or fmt.clip(self.sql, 60))}</b> "
             f"<small>{html.escape(self.mode)}, concurrency {self.concurrency}"
             f"{' — stopped early' if self.interrupted else ''}</small>"
             f"<table><tr>{heads}</tr><tr>{cells}</tr></table>{notes}</div>"
@@ -366,6 +368,29 @@ class Comparison:
         return self.significant and self.ratio < 1
 
     @property
+    def slowdown(self) -> float:
+        """How many times slower the candidate's median is (``1 / ratio``; below 1: faster)."""
+        if math.isnan(self.ratio):
+            return math.nan
+        return 1 / self.ratio if self.ratio > 0 else math.inf
+
+    @property
+    def delta_ms(self) -> float:
+        """The candidate's median minus the baseline's, in milliseconds."""
+        summary = self.summary()
+        return float(summary["candidate_p50"] - summary["baseline_p50"])
+
+    def regressed(self, *, threshold: float = 1.2, min_delta_ms: float = 0.1) -> bool:
+        """A regression a CI check should fail on: significantly slower, by more than
+        ``threshold`` (a ratio of medians) and by more than ``min_delta_ms`` in absolute terms
+        (a 40 µs statement varies by tens of µs between runs on a shared machine).
+
+        >>> comparison.regressed(threshold=1.2, min_delta_ms=0.1)   # doctest: +SKIP
+        False
+        """
+        return self.slower and self.slowdown > threshold and self.delta_ms > min_delta_ms
+
+    @property
     def verdict(self) -> str:
         """In plain words: ``"2.8× faster (95% CI 2.6–3.0×, p < 0.001)"``."""
         if math.isnan(self.ratio):
@@ -374,13 +399,13 @@ class Comparison:
         p = "p < 0.001" if self.p_value < 0.001 else f"p = {self.p_value:.3f}"
         if self.faster:
             return (
-                f"{_factor(self.ratio)}× faster ({level} CI {_factor(self.ci_low)}–"
-                f"{_factor(self.ci_high)}×, {p})"
+                f"{fmt.factor(self.ratio)}× faster ({level} CI {fmt.factor(self.ci_low)}–"
+                f"{fmt.factor(self.ci_high)}×, {p})"
             )
         if self.slower:
             return (
-                f"{_factor(1 / self.ratio)}× slower ({level} CI {_factor(1 / self.ci_high)}–"
-                f"{_factor(1 / self.ci_low)}×, {p})"
+                f"{fmt.factor(1 / self.ratio)}× slower ({level} CI {fmt.factor(1 / self.ci_high)}–"
+                f"{fmt.factor(1 / self.ci_low)}×, {p})"
             )
         band = 1 + self.noise_band
         width = f"±{self.noise_band:.0%}"
@@ -440,27 +465,3 @@ def _subsample(values: np.ndarray, seed: int) -> np.ndarray:
         return values
     rng = np.random.default_rng(seed)
     return rng.choice(values, size=BOOTSTRAP_SAMPLES, replace=False)
-
-
-def _short(sql: str, width: int = 60) -> str:
-    text = " ".join(sql.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _fmt(value: float | int) -> str:
-    if isinstance(value, int):
-        return f"{value:,}"
-    if math.isnan(value):
-        return "–"
-    return f"{value:,.3f}" if value < 1000 else f"{value:,.0f}"
-
-
-def _factor(x: float) -> str:
-    """A speed-up factor as people write it: 1.35, 2.8, 31, 1,200."""
-    if not math.isfinite(x):
-        return "∞" if x > 0 else "–"
-    if x < 2:
-        return f"{x:.2f}"
-    if x < 10:
-        return f"{x:.1f}"
-    return f"{x:,.0f}"

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.plans.render import format_ms, format_rows
-from workbench.report.numbers import num
+from workbench import formatting as fmt
 from workbench.report.views import (
     Block,
     Code,
@@ -83,7 +82,7 @@ def evidence(step: Step, folder: Path, charts: bool) -> list[Block]:
         rows = tuple(
             (
                 str(t.get("name", "")),
-                num(_first(t.get("row_count"), t.get("row_estimate")), 0),
+                fmt.number(_first(t.get("row_count"), t.get("row_estimate")), 0),
                 ", ".join(_index_name(i) for i in t.get("indexes") or []),
             )
             for t in ev.tables
@@ -130,10 +129,10 @@ def fix(step: Step, folder: Path, charts: bool) -> list[Block]:
             c.status,
             c.before.label if c.before else "",
             c.after.label if c.after else "",
-            format_ms(c.before.exclusive_time_ms) if c.before else "",
-            format_ms(c.after.exclusive_time_ms) if c.after else "",
-            format_rows(c.before.actual_rows) if c.before else "",
-            format_rows(c.after.actual_rows) if c.after else "",
+            fmt.milliseconds(c.before.exclusive_time_ms) if c.before else "",
+            fmt.milliseconds(c.after.exclusive_time_ms) if c.after else "",
+            fmt.rows(c.before.actual_rows) if c.before else "",
+            fmt.rows(c.after.actual_rows) if c.after else "",
         )
         for c in diff.changes
     )

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.plans.render import format_ms
-from workbench.report.numbers import clip, count, num, p_value
+from workbench import formatting as fmt
 from workbench.report.views import (
     Block,
     Chart,
@@ -55,10 +54,10 @@ def _plan_facts(plan: Plan) -> list[tuple[str, str]]:
     facts = [
         ("engine", plan.dialect),
         ("measured", "yes (EXPLAIN ANALYZE)" if plan.analyzed else "no: planner estimates only"),
-        ("total time", format_ms(plan.total_time_ms)),
+        ("total time", fmt.milliseconds(plan.total_time_ms)),
     ]
     if plan.planning_time_ms is not None:
-        facts.append(("planning time", format_ms(plan.planning_time_ms)))
+        facts.append(("planning time", fmt.milliseconds(plan.planning_time_ms)))
     facts.append(("nodes", f"{len(plan.nodes):,}"))
     if summary.get("hottest"):
         share = summary.get("hottest_share")
@@ -85,11 +84,11 @@ def profile(step: Step, folder: Path, charts: bool) -> list[Block]:
     elif prof.sql:
         blocks.append(Code(prof.sql, "sql", "Statement"))
     facts = [
-        ("runs", count(summary.get("runs"))),
-        ("errors", count(summary.get("errors"))),
+        ("runs", fmt.count(summary.get("runs"))),
+        ("errors", fmt.count(summary.get("errors"))),
         ("mode", prof.mode),
         ("concurrency", str(prof.concurrency)),
-        ("throughput", f"{num(summary.get('qps'))} per second"),
+        ("throughput", f"{fmt.number(summary.get('qps'))} per second"),
     ]
     if prof.params and prof.params != "none":
         facts.append(("parameters", prof.params))
@@ -100,9 +99,9 @@ def profile(step: Step, folder: Path, charts: bool) -> list[Block]:
         blocks.append(
             Facts(
                 (
-                    ("database time (p50)", format_ms(split.get("db_ms_p50"))),
-                    ("round trips (p50)", num(split.get("round_trips_p50"), 0)),
-                    ("Python time (p50)", format_ms(split.get("python_ms_p50"))),
+                    ("database time (p50)", fmt.milliseconds(split.get("db_ms_p50"))),
+                    ("round trips (p50)", fmt.number(split.get("round_trips_p50"), 0)),
+                    ("Python time (p50)", fmt.milliseconds(split.get("python_ms_p50"))),
                 )
             )
         )
@@ -139,9 +138,9 @@ def _stats_table(rows: list[tuple[str, dict[str, Any]]], *, caption: str) -> Tab
     body = tuple(
         (
             name,
-            *(num(stats.get(c)) for c in _STAT_COLUMNS),
-            count(stats.get("runs")),
-            count(stats.get("errors")),
+            *(fmt.number(stats.get(c)) for c in _STAT_COLUMNS),
+            fmt.count(stats.get("runs")),
+            fmt.count(stats.get("errors")),
         )
         for name, stats in rows
     )
@@ -167,12 +166,12 @@ def comparison(step: Step, folder: Path, charts: bool) -> list[Block]:
         ),
         Facts(
             (
-                ("ratio of medians (before / after)", num(data.get("ratio"))),
+                ("ratio of medians (before / after)", fmt.number(data.get("ratio"))),
                 (
                     "confidence interval",
-                    f"{num(data.get('ci_low'))} – {num(data.get('ci_high'))}",
+                    f"{fmt.number(data.get('ci_low'))} – {fmt.number(data.get('ci_high'))}",
                 ),
-                ("p-value (Mann-Whitney)", p_value(data.get("p_value"))),
+                ("p-value (Mann-Whitney)", fmt.p_value(data.get("p_value"))),
                 ("significant", "yes" if data.get("significant") else "no"),
             )
         ),
@@ -205,7 +204,7 @@ def sweep(step: Step, folder: Path, charts: bool) -> list[Block]:
     columns = ("concurrency", "qps", "p50", "p95", "p99", "errors", "mode")
     rows = tuple(
         tuple(
-            num(level.get(c)) if c in ("qps", "p50", "p95", "p99") else str(level.get(c, ""))
+            fmt.number(level.get(c)) if c in ("qps", "p50", "p95", "p99") else str(level.get(c, ""))
             for c in columns
         )
         for level in levels
@@ -232,11 +231,11 @@ def capture(step: Step, folder: Path, charts: bool) -> list[Block]:
     blocks: list[Block] = [
         Facts(
             (
-                ("statements", count(summary.get("statements"))),
-                ("distinct statements", count(summary.get("distinct"))),
-                ("database time", format_ms(summary.get("db_ms"))),
-                ("wall time", format_ms(summary.get("wall_ms"))),
-                ("errors", count(summary.get("errors"))),
+                ("statements", fmt.count(summary.get("statements"))),
+                ("distinct statements", fmt.count(summary.get("distinct"))),
+                ("database time", fmt.milliseconds(summary.get("db_ms"))),
+                ("wall time", fmt.milliseconds(summary.get("wall_ms"))),
+                ("errors", fmt.count(summary.get("errors"))),
             )
         )
     ]
@@ -246,7 +245,7 @@ def capture(step: Step, folder: Path, charts: bool) -> list[Block]:
         blocks.append(
             Verdict(
                 f"N+1 candidate: the same statement ran {candidate.get('count')} times "
-                f"({format_ms(candidate.get('total_ms'))} in the database)",
+                f"({fmt.milliseconds(candidate.get('total_ms'))} in the database)",
                 "bad",
             )
         )
@@ -257,10 +256,10 @@ def capture(step: Step, folder: Path, charts: bool) -> list[Block]:
     if groups:
         rows = tuple(
             (
-                count(g.get("count")),
-                num(g.get("total_ms")),
-                num(g.get("mean_ms")),
-                clip(str(g.get("sql") or ""), 160),
+                fmt.count(g.get("count")),
+                fmt.number(g.get("total_ms")),
+                fmt.number(g.get("mean_ms")),
+                fmt.clip(str(g.get("sql") or ""), 160),
                 "; ".join((g.get("call_sites") or [])[:2]),
             )
             for g in groups

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING
 
 from workbench.report import analysed, measured
 from workbench.report.measured import stem
-from workbench.report.numbers import cell
-from workbench.report.views import Block, Code, ImageFile, Markdown, Table, Text, Verdict
+from workbench.report.views import Block, Code, ImageFile, Markdown, Table, Text, Verdict, cell
 
 if TYPE_CHECKING:
     from workbench.investigation import Step

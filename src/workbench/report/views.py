@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from workbench import formatting as fmt
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -231,3 +233,13 @@ def evidence_items(finding: Finding) -> list[tuple[str, str]]:
     if finding.node_ids:
         items.append(("plan nodes", ", ".join(f"#{n}" for n in finding.node_ids)))
     return items
+
+
+def cell(value: Any) -> str:
+    """A table cell: numbers as :func:`workbench.formatting.number` writes them, nothing for
+    ``None``."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return fmt.number(value)
+    return str(value)

@@ -24,9 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from workbench import formatting as fmt
 from workbench.rules.base import Context, Table, ancestors
 from workbench.rules.scans import own_predicates
-from workbench.rules.text import finding, fmt_int, index_name
+from workbench.rules.text import finding, index_name
 
 if TYPE_CHECKING:
     from workbench.findings import Finding
@@ -192,9 +193,10 @@ def _misestimate_finding(
     return finding(
         "misestimate",
         severity,
-        f"{node.label}: the planner expected {fmt_int(est)} rows, got {fmt_int(act)} "
+        f"{node.label}: the planner expected {fmt.count(est)} rows, got {fmt.count(act)} "
         f"({miss.factor:,.0f}× {miss.direction}estimated)",
-        f"Node #{node.id} returned {fmt_int(act)} rows where the planner expected {fmt_int(est)}"
+        f"Node #{node.id} returned {fmt.count(act)} rows where the planner expected "
+        f"{fmt.count(est)}"
         f"{spread}. {why}"
         + (
             " The outer side of a nested loop was underestimated: it repeats far more often "
@@ -215,8 +217,8 @@ def _misestimate_finding(
         },
         fix=fix,
         fix_kind=kind,
-        expected_effect=f"the estimate for {node.label} moves from {fmt_int(est)} to near the "
-        f"real {fmt_int(act)} rows, so the planner sizes joins, sorts and memory for the "
+        expected_effect=f"the estimate for {node.label} moves from {fmt.count(est)} to near the "
+        f"real {fmt.count(act)} rows, so the planner sizes joins, sorts and memory for the "
         "real volume" + (" (a hash join instead of a nested loop)" if nested else ""),
         node_ids=[node.id, *(n.id for n in inherited)],
         tables=[table.name] if table else relations_below(node),
@@ -326,7 +328,7 @@ def stale(ctx: Context, table: Table, *, relaxed: bool = False) -> str | None:
         return None
     share = modified / rows
     if share >= (STALE_SHARE_WITH_MISESTIMATE if relaxed else STALE_SHARE):
-        return f"{fmt_int(modified)} rows ({share:.0%}) modified since the last ANALYZE"
+        return f"{fmt.count(modified)} rows ({share:.0%}) modified since the last ANALYZE"
     return None
 
 
@@ -373,7 +375,7 @@ def stale_statistics(ctx: Context) -> Iterator[Finding]:
             "high" if never and rows >= 100_000 else "medium",
             f"Statistics of {table.name} are stale: {why}",
             f"The planner estimates rows from the statistics ANALYZE gathers; {table.name} "
-            f"({fmt_int(rows)} rows) was "
+            f"({fmt.count(rows)} rows) was "
             + (
                 "never analysed, so every estimate on it is a default guess."
                 if never
@@ -387,7 +389,7 @@ def stale_statistics(ctx: Context) -> Iterator[Finding]:
             },
             fix=f"{_analyze(ctx)} {ref}",
             fix_kind="sql",
-            expected_effect=f"estimates on {table.name} reflect its {fmt_int(rows)} "
+            expected_effect=f"estimates on {table.name} reflect its {fmt.count(rows)} "
             "current rows; plans chosen from them follow",
             tables=[table.name],
         )

@@ -29,14 +29,12 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
+from workbench import formatting as fmt
 from workbench.rules.base import Context, Table, inclusive_share, is_full_scan
 from workbench.rules.predicates import Predicate, predicates
 from workbench.rules.scans import condition_text, names_of, own_predicates, shown_condition, volume
 from workbench.rules.text import (
     finding,
-    fmt_int,
-    fmt_ms,
-    fmt_pct,
     index_name,
     lookup_effect,
     scan_severity,
@@ -121,8 +119,8 @@ def _filtered_scan(ctx: Context, i: int, plan: Plan, node: PlanNode) -> Finding 
     how = "read" if vol.measured else "is expected to read"
     known = ctx.table(node.relation) is not None
     detail = (
-        f"Node {label} {how} {fmt_int(vol.read)} rows and its filter `{filter_text}` kept "
-        f"{fmt_int(vol.kept)} ({fmt_pct(vol.removed_share)} thrown away); "
+        f"Node {label} {how} {fmt.count(vol.read)} rows and its filter `{filter_text}` kept "
+        f"{fmt.count(vol.kept)} ({fmt.percent(vol.removed_share)} thrown away); "
         + (
             f"no index starts with {', '.join(columns)}, so every execution reads the whole table."
             if known
@@ -133,8 +131,8 @@ def _filtered_scan(ctx: Context, i: int, plan: Plan, node: PlanNode) -> Finding 
     return finding(
         "missing_index",
         scan_severity(vol.read, ms, share),
-        f"{node.operation} on {table.name} reads {fmt_int(vol.read)} rows to keep "
-        f"{fmt_int(vol.kept)}: no index on ({', '.join(columns)})",
+        f"{node.operation} on {table.name} reads {fmt.count(vol.read)} rows to keep "
+        f"{fmt.count(vol.kept)}: no index on ({', '.join(columns)})",
         detail,
         evidence={
             "plan": i,
@@ -177,11 +175,11 @@ def _sqlite_automatic(ctx: Context, i: int, node: PlanNode) -> Finding | None:
         f"SQLite builds a temporary index on {table.name} ({', '.join(columns)}) on every run",
         f"Step #{node.id} `{node.raw.get('detail', node.label)}`: SQLite found no index for the "
         f"join on {', '.join(columns)} and builds an AUTOMATIC one from all "
-        f"{fmt_int(rows)} rows each time the statement runs.",
+        f"{fmt.count(rows)} rows each time the statement runs.",
         evidence={"plan": i, "node": node.id, "columns": columns, "table_rows": table.rows},
         fix=create_index(ctx, table, columns),
         fix_kind="ddl",
-        expected_effect=f"no temporary index to build from {fmt_int(rows)} rows per execution; "
+        expected_effect=f"no temporary index to build from {fmt.count(rows)} rows per execution; "
         "the join probes a permanent index instead",
         node_ids=[node.id],
         tables=[table.name],
@@ -260,11 +258,12 @@ def _inner_finding(
     return finding(
         "missing_index",
         scan_severity(read, ms, inclusive_share(plan, scan)),
-        f"{table.name} is scanned in full {fmt_int(loops)} times by a nested loop: "
+        f"{table.name} is scanned in full {fmt.count(loops)} times by a nested loop: "
         f"no index on {columns[0]}",
         f"The inner side of node #{loop.id} ({loop.label}) is {scan.label}: for each of the "
-        f"{fmt_int(loops)} outer rows it reads all {fmt_int(rows)} rows of {table.name} to find "
-        f"the matching {columns[0]} (about {fmt_int(read)} rows read in total).",
+        f"{fmt.count(loops)} outer rows it reads all {fmt.count(rows)} rows of {table.name} "
+        "to find "
+        f"the matching {columns[0]} (about {fmt.count(read)} rows read in total).",
         evidence={
             "plan": i,
             "node": scan.id,
@@ -276,9 +275,9 @@ def _inner_finding(
         },
         fix=create_index(ctx, table, columns),
         fix_kind="ddl",
-        expected_effect=f"{fmt_int(loops)} full scans of {fmt_int(rows)} rows become "
-        f"{fmt_int(loops)} index lookups of ~{fmt_int(max(per_loop, 1))} rows each"
-        + (f": from ~{fmt_ms(ms)} to a few ms" if ms else ""),
+        expected_effect=f"{fmt.count(loops)} full scans of {fmt.count(rows)} rows become "
+        f"{fmt.count(loops)} index lookups of ~{fmt.count(max(per_loop, 1))} rows each"
+        + (f": from ~{fmt.milliseconds(ms)} to a few ms" if ms else ""),
         node_ids=[scan.id, loop.id] if loop.id >= 0 else [scan.id],
         tables=[table.name],
     )
@@ -311,11 +310,11 @@ def _wasteful_scan(ctx: Context, i: int, plan: Plan, node: PlanNode) -> Finding 
     return finding(
         "filter_waste",
         scan_severity(vol.read, ms, inclusive_share(plan, node)),
-        f"{node.label} throws away {fmt_pct(vol.removed_share)} of the {fmt_int(vol.read)} "
+        f"{node.label} throws away {fmt.percent(vol.removed_share)} of the {fmt.count(vol.read)} "
         "rows it reads",
-        f"Node #{node.id} read {fmt_int(vol.read)} rows and its filter "
+        f"Node #{node.id} read {fmt.count(vol.read)} rows and its filter "
         f"`{shown_condition(node, ctx.dialect)}` "
-        f"kept only {fmt_int(vol.kept)}. {why}",
+        f"kept only {fmt.count(vol.kept)}. {why}",
         evidence={
             "plan": i,
             "node": node.id,
@@ -410,14 +409,14 @@ def _wasteful_join(ctx: Context, i: int, plan: Plan, node: PlanNode) -> Finding 
     return finding(
         "filter_waste",
         scan_severity(pairs, node.inclusive_time_ms, inclusive_share(plan, node)),
-        f"{node.label} compares {fmt_int(pairs)} row pairs and discards {removed / pairs:.0%}",
+        f"{node.label} compares {fmt.count(pairs)} row pairs and discards {removed / pairs:.0%}",
         f"Node #{node.id}'s join filter `{node.conditions.get('Join Filter', '?')}` rejected "
-        f"{fmt_int(removed)} of {fmt_int(pairs)} combinations: the join is evaluated row by "
+        f"{fmt.count(removed)} of {fmt.count(pairs)} combinations: the join is evaluated row by "
         "row instead of looking the matches up.",
         evidence={"plan": i, "node": node.id, "pairs": pairs, "removed": removed},
         fix=fix,
         fix_kind="ddl" if fix else None,
-        expected_effect=f"matches are looked up instead of testing {fmt_int(pairs)} pairs",
+        expected_effect=f"matches are looked up instead of testing {fmt.count(pairs)} pairs",
         node_ids=[node.id],
         tables=[table.name] if table else [],
     )
@@ -466,14 +465,14 @@ def _fk_finding(
         "unindexed_foreign_key",
         "medium" if rows >= 100_000 else "low",
         f"Foreign key {table.name}({cols}) → {parent} has no index",
-        f"{table.name} ({fmt_int(rows)} rows) references {parent} through {cols}, but no index "
+        f"{table.name} ({fmt.count(rows)} rows) references {parent} through {cols}, but no index "
         f"starts with {cols}: finding the {table.name} rows of one {parent} row, joining from "
         f"{parent}, and every DELETE or key UPDATE on {parent} scan the whole table.",
         evidence={"constraint": fk.get("name"), "columns": columns, "table_rows": rows},
         fix=create_index(ctx, table, columns),
         fix_kind="ddl",
         expected_effect=f"lookups by {cols} read a few index entries instead of "
-        f"{fmt_int(rows)} rows, and parent deletes stop scanning {table.name}",
+        f"{fmt.count(rows)} rows, and parent deletes stop scanning {table.name}",
         tables=[table.name],
     )
 

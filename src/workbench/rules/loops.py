@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from workbench import formatting as fmt
 from workbench.rules.base import Context, ancestors, inclusive_share, is_full_scan
 from workbench.rules.estimates import (
     FACTOR,
@@ -22,7 +23,7 @@ from workbench.rules.estimates import (
     statistics_fix,
 )
 from workbench.rules.indexes import create_index, inner_scan, join_column
-from workbench.rules.text import finding, fmt_int, fmt_ms
+from workbench.rules.text import finding
 
 if TYPE_CHECKING:
     from workbench.findings import Finding
@@ -63,18 +64,22 @@ def _blowup(ctx: Context, i: int, plan: Plan, loop: PlanNode) -> Finding | None:
     if not heavy and not under:
         return None
     fix, kind, how = _blowup_fix(ctx, plan, loop, outer, inner, under)
-    planned = f" (planned for {fmt_int(outer.estimated_rows)})" if under else ""
+    planned = f" (planned for {fmt.count(outer.estimated_rows)})" if under else ""
     return finding(
         "nested_loop_blowup",
         "high"
         if ((ms or 0.0) >= 100 and (share or 0.0) >= NL_SHARE) or loops >= 100_000
         else "medium",
-        f"{loop.label} runs its inner side {fmt_int(loops)} times{planned}",
-        f"Node #{loop.id} repeats {inner.label} once per outer row: {fmt_int(loops)} times"
-        + (f", {fmt_ms(ms)} in all ({share:.0%} of the statement)" if ms and share else "")
+        f"{loop.label} runs its inner side {fmt.count(loops)} times{planned}",
+        f"Node #{loop.id} repeats {inner.label} once per outer row: {fmt.count(loops)} times"
         + (
-            f"; the planner expected {fmt_int(outer.estimated_rows)} outer rows, not "
-            f"{fmt_int(outer.actual_rows)}"
+            f", {fmt.milliseconds(ms)} in all ({share:.0%} of the statement)"
+            if ms and share
+            else ""
+        )
+        + (
+            f"; the planner expected {fmt.count(outer.estimated_rows)} outer rows, not "
+            f"{fmt.count(outer.actual_rows)}"
             if under
             else ""
         )
@@ -92,9 +97,9 @@ def _blowup(ctx: Context, i: int, plan: Plan, loop: PlanNode) -> Finding | None:
         },
         fix=fix,
         fix_kind=kind,
-        expected_effect=f"{fmt_int(loops)} repetitions of the inner side become one pass "
+        expected_effect=f"{fmt.count(loops)} repetitions of the inner side become one pass "
         "(a hash join) or cheap index probes"
-        + (f": most of the {fmt_ms(ms)} it takes now" if ms else ""),
+        + (f": most of the {fmt.milliseconds(ms)} it takes now" if ms else ""),
         node_ids=[n for n in (loop.id, inner.id, *(s.id for s in inner.walk())) if n >= 0],
         tables=relations_below(inner),
     )

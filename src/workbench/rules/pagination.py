@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from workbench import formatting as fmt
 from workbench.rules.base import Context, Table
-from workbench.rules.text import finding, fmt_int, fmt_ms, index_name, named_params
+from workbench.rules.text import finding, index_name, named_params
 
 if TYPE_CHECKING:
     from workbench.findings import Finding
@@ -75,9 +76,9 @@ def offset_pagination(ctx: Context) -> Iterator[Finding]:
     yield finding(
         "offset_pagination",
         "high" if offset >= 100_000 or (ms or 0.0) >= 100 else "medium",
-        f"OFFSET {fmt_int(offset)}: each page reads and throws away {fmt_int(offset)} rows",
-        f"To return {fmt_int(limit) if limit else 'a page of'} rows at OFFSET "
-        f"{fmt_int(offset)}, the database produces every earlier row in order and discards "
+        f"OFFSET {fmt.count(offset)}: each page reads and throws away {fmt.count(offset)} rows",
+        f"To return {fmt.count(limit) if limit else 'a page of'} rows at OFFSET "
+        f"{fmt.count(offset)}, the database produces every earlier row in order and discards "
         "it, so each page is slower than the last. Keyset pagination remembers where the "
         "previous page ended and starts there."
         + (
@@ -98,9 +99,9 @@ def offset_pagination(ctx: Context) -> Iterator[Finding]:
         or "WHERE (sort_col, id) < (:last_sort_col, :last_id) ORDER BY sort_col DESC, id DESC "
         "LIMIT :n",
         fix_kind="rewrite",
-        expected_effect=f"each page reads ~{fmt_int(limit) if limit else 'a page of'} rows "
-        f"instead of {fmt_int(offset + (limit or 0))}, whatever the page number"
-        + (f": from ~{fmt_ms(ms)} to about a millisecond" if ms else "")
+        expected_effect=f"each page reads ~{fmt.count(limit) if limit else 'a page of'} rows "
+        f"instead of {fmt.count(offset + (limit or 0))}, whatever the page number"
+        + (f": from ~{fmt.milliseconds(ms)} to about a millisecond" if ms else "")
         + (" once the index exists" if index and ms else ""),
         node_ids=[node.id] if node is not None else [],
         tables=[table.name] if table else [],

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from workbench import formatting as fmt
 from workbench.rules.base import Context, Table
-from workbench.rules.text import finding, fmt_int, fmt_ms, named_params, number
+from workbench.rules.text import finding, named_params, number
 
 if TYPE_CHECKING:
     from workbench.findings import Finding
@@ -62,7 +63,8 @@ def _n_plus_one(ctx: Context, position: int, group: dict[str, Any]) -> Finding:
         "n_plus_one",
         "high" if count >= 50 or total >= 100 else "medium" if count >= 10 else "low",
         f"N+1: the same statement ran {count} times from {site}",
-        f"`{sql[:200]}` was sent {count} times with different values ({fmt_ms(total)} in the "
+        f"`{sql[:200]}` was sent {count} times with different values "
+        f"({fmt.milliseconds(total)} in the "
         f"database, plus a network round trip each), typically one per row of an earlier "
         f"result, from {', '.join(sites[:3]) or 'unknown code'}. {how}",
         evidence={
@@ -76,7 +78,7 @@ def _n_plus_one(ctx: Context, position: int, group: dict[str, Any]) -> Finding:
         fix=fix,
         fix_kind=kind,
         expected_effect=f"{count} statements become {'one eager-loading query' if eager else 'one'}"
-        f": {count - 1} fewer network round trips and most of their {fmt_ms(total)} of "
+        f": {count - 1} fewer network round trips and most of their {fmt.milliseconds(total)} of "
         "database time saved",
         tables=_tables_in(sql),
     )
@@ -215,7 +217,7 @@ def _star(ctx: Context, select: exp.Select) -> Finding | None:
         if (rows or 0.0) >= 10_000 or ((width or 0) >= WIDE_ROW_BYTES and (rows or 0) >= 1_000)
         else "low",
         f"SELECT * fetches wide columns ({', '.join(dropped)})"
-        + (f" for {fmt_int(rows)} rows" if rows else ""),
+        + (f" for {fmt.count(rows)} rows" if rows else ""),
         f"The query selects every column, including {', '.join(dropped)}: each row "
         + (f"averages {width} bytes, " if width else "")
         + "so large values are read (and de-compressed from TOAST storage), copied and sent "
@@ -306,7 +308,7 @@ def _narrow_effect(
     if rows and width and width > narrow:
         before, after = rows * width / 1e6, rows * narrow / 1e6
         return (
-            f"rows shrink from ~{width} to ~{narrow} bytes: {fmt_int(rows)} rows carry "
+            f"rows shrink from ~{width} to ~{narrow} bytes: {fmt.count(rows)} rows carry "
             f"~{after:,.1f} MB instead of ~{before:,.1f} MB"
         )
     return "the wide columns are no longer read, decompressed and sent with every row"
@@ -321,8 +323,8 @@ def _wide_plan_rows(ctx: Context) -> Iterator[Finding]:
     yield finding(
         "select_star_wide_rows",
         "low",
-        f"The statement returns {fmt_int(rows)} rows of ~{width} bytes",
-        f"Each of the {fmt_int(rows)} rows averages {width} bytes (~{rows * width / 1e6:,.1f} "
+        f"The statement returns {fmt.count(rows)} rows of ~{width} bytes",
+        f"Each of the {fmt.count(rows)} rows averages {width} bytes (~{rows * width / 1e6:,.1f} "
         "MB in all): if the caller does not use every column, select only those it needs.",
         evidence={"rows": rows, "row_width": width},
         fix="SELECT <the columns the caller uses> FROM … (instead of SELECT *)",

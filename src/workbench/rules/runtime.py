@@ -27,12 +27,10 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from workbench import formatting as fmt
 from workbench.rules.base import Context, inclusive_share
 from workbench.rules.text import (
     finding,
-    fmt_int,
-    fmt_kb,
-    fmt_ms,
     index_name,
     nice_memory,
     number,
@@ -121,10 +119,10 @@ def sort_spill(ctx: Context) -> Iterator[Finding]:
         yield finding(
             "sort_spill",
             _severity(ms, plan.share(node)),
-            f"{node.operation} of {fmt_int(rows)} rows spilled {fmt_kb(disk)} to disk",
-            f"Node #{node.id} sorted {fmt_int(rows)} rows with work_mem = "
-            f"{fmt_kb(work_mem)}; they did not fit, so it wrote sorted runs of "
-            f"{fmt_kb(disk)} to temporary files and merged them back (external merge). "
+            f"{node.operation} of {fmt.count(rows)} rows spilled {fmt.kilobytes(disk)} to disk",
+            f"Node #{node.id} sorted {fmt.count(rows)} rows with work_mem = "
+            f"{fmt.kilobytes(work_mem)}; they did not fit, so it wrote sorted runs of "
+            f"{fmt.kilobytes(disk)} to temporary files and merged them back (external merge). "
             f"Set work_mem for this query (SET LOCAL inside its transaction) rather than for "
             f"the server: every sort and hash of every connection may use that much."
             + (f" An index can also deliver the rows already ordered: {order}." if order else "")
@@ -145,9 +143,9 @@ def sort_spill(ctx: Context) -> Iterator[Finding]:
             },
             fix=f"SET work_mem = '{target}'",
             fix_kind="setting",
-            expected_effect=f"the sort of {fmt_int(rows)} rows stays in memory (quicksort): no "
-            f"{fmt_kb(disk)} written to temporary files, read back and merged"
-            + (f" (the sort itself takes {fmt_ms(ms)} now)" if ms else ""),
+            expected_effect=f"the sort of {fmt.count(rows)} rows stays in memory (quicksort): no "
+            f"{fmt.kilobytes(disk)} written to temporary files, read back and merged"
+            + (f" (the sort itself takes {fmt.milliseconds(ms)} now)" if ms else ""),
             node_ids=[node.id],
             tables=_tables_below(node),
         )
@@ -215,9 +213,10 @@ def hash_spill(ctx: Context) -> Iterator[Finding]:
             "hash_spill",
             _severity(ms, plan.share(node)),
             f"{node.label} ran in {batches} batches: the {what} did not fit in memory",
-            f"Node #{node.id} needed about {fmt_kb(need) if need else 'more than'} "
+            f"Node #{node.id} needed about {fmt.kilobytes(need) if need else 'more than'} "
             f"{'of memory' if need else 'work_mem × hash_mem_multiplier allows'} but may use "
-            f"work_mem × hash_mem_multiplier = {fmt_kb(work_mem)} × {multiplier:g}; it split "
+            f"work_mem × hash_mem_multiplier = {fmt.kilobytes(work_mem)} × {multiplier:g}; "
+            "it split "
             f"its input into {batches} batches written to temporary files and read back. "
             "Raising hash_mem_multiplier instead gives more memory to hashes only.",
             evidence={
@@ -233,7 +232,7 @@ def hash_spill(ctx: Context) -> Iterator[Finding]:
             fix_kind="setting",
             expected_effect=f"one batch in memory instead of {batches}: the input is no longer "
             "written to and re-read from temporary files"
-            + (f" (this node takes {fmt_ms(ms)})" if ms else ""),
+            + (f" (this node takes {fmt.milliseconds(ms)})" if ms else ""),
             node_ids=[node.id],
             tables=_tables_below(node),
         )
@@ -254,11 +253,11 @@ def lossy_bitmap(ctx: Context) -> Iterator[Finding]:
         yield finding(
             "lossy_bitmap",
             "medium" if share >= 0.1 or (rechecked or 0) >= 10_000 else "low",
-            f"{node.label}: {fmt_int(lossy)} of {fmt_int(exact + lossy)} heap pages went lossy",
-            f"The bitmap of matching rows outgrew work_mem ({fmt_kb(work_mem)}), so node "
-            f"#{node.id} kept only page numbers for {fmt_int(lossy)} pages and re-tested every "
+            f"{node.label}: {fmt.count(lossy)} of {fmt.count(exact + lossy)} heap pages went lossy",
+            f"The bitmap of matching rows outgrew work_mem ({fmt.kilobytes(work_mem)}), so node "
+            f"#{node.id} kept only page numbers for {fmt.count(lossy)} pages and re-tested every "
             f"row on them"
-            + (f" ({fmt_int(rechecked)} rows removed by the recheck)" if rechecked else "")
+            + (f" ({fmt.count(rechecked)} rows removed by the recheck)" if rechecked else "")
             + ".",
             evidence={
                 "plan": i,
@@ -272,8 +271,8 @@ def lossy_bitmap(ctx: Context) -> Iterator[Finding]:
             fix=f"SET work_mem = '{nice_memory(max(need, 2 * work_mem))}'",
             fix_kind="setting",
             expected_effect="an exact bitmap: only the matching rows are visited, "
-            + (f"{fmt_int(rechecked)} rechecks disappear" if rechecked else "no recheck")
-            + (f" (the scan takes {fmt_ms(ms)})" if ms else ""),
+            + (f"{fmt.count(rechecked)} rechecks disappear" if rechecked else "no recheck")
+            + (f" (the scan takes {fmt.milliseconds(ms)})" if ms else ""),
             node_ids=[node.id],
             tables=[node.relation] if node.relation else [],
         )
@@ -313,7 +312,8 @@ def _planning(ctx: Context, i: int, plan: Plan, planning: float, execution: floa
     return finding(
         "high_planning_time",
         "high" if planning >= 100 else "medium",
-        f"Planning takes {fmt_ms(planning)}, longer than executing ({fmt_ms(execution)})",
+        f"Planning takes {fmt.milliseconds(planning)}, longer than executing "
+        f"({fmt.milliseconds(execution)})",
         f"{share:.0%} of this statement's time goes to choosing a plan. A prepared statement "
         "plans once and reuses the plan (PostgreSQL switches to a generic plan after five "
         "executions when it is not worse)."
@@ -327,8 +327,9 @@ def _planning(ctx: Context, i: int, plan: Plan, planning: float, execution: floa
         },
         fix=fix,
         fix_kind="code",
-        expected_effect=f"repeated executions skip most of the {fmt_ms(planning)} of planning: "
-        f"about {fmt_ms(execution)} instead of {fmt_ms(planning + execution)}",
+        expected_effect="repeated executions skip most of the "
+        f"{fmt.milliseconds(planning)} of planning: "
+        f"about {fmt.milliseconds(execution)} instead of {fmt.milliseconds(planning + execution)}",
         tables=[],
     )
 
@@ -379,7 +380,7 @@ def _workers(
         fix_kind="setting",
         expected_effect=f"{planned} workers share the work with the leader: this part runs up "
         f"to {(planned + 1) / (launched + 1):g}× faster"
-        + (f" ({fmt_ms(node.inclusive_time_ms)} now)" if node.inclusive_time_ms else ""),
+        + (f" ({fmt.milliseconds(node.inclusive_time_ms)} now)" if node.inclusive_time_ms else ""),
         node_ids=[node.id],
         tables=_tables_below(node),
     )

@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
+from workbench import formatting as fmt
 from workbench.rules.base import Context, Table, normalize_expression
 from workbench.rules.predicates import Predicate, sql_scopes
 from workbench.rules.rewrites import index_expression, range_rewrite, rewrite_query
 from workbench.rules.scans import Volume, condition_text, own_predicates, volume
-from workbench.rules.text import finding, fmt_int, index_name, lookup_effect, scan_severity
+from workbench.rules.text import finding, index_name, lookup_effect, scan_severity
 
 if TYPE_CHECKING:
     from workbench.findings import Finding
@@ -140,7 +141,7 @@ def _non_sargable(
         scan_severity(rows, ms, None) if index else "medium",
         f"`{expression}` in the filter hides {table.name}.{p.column} from its index"
         if index
-        else f"`{expression}` on {table.name} ({fmt_int(rows)} rows) cannot use an index",
+        else f"`{expression}` on {table.name} ({fmt.count(rows)} rows) cannot use an index",
         f"{seen}: the database must compute {expression} for every row, so {hides}. {how}",
         evidence={
             "plan": where[0] if where else None,
@@ -161,7 +162,7 @@ def _non_sargable(
         + (
             lookup_effect(vol.read, vol.kept, ms)
             if vol and vol.measured
-            else f"an index range scan instead of reading all {fmt_int(rows)} rows"
+            else f"an index range scan instead of reading all {fmt.count(rows)} rows"
         ),
         node_ids=[node.id] if node else [],
         tables=[table.name],
@@ -246,7 +247,7 @@ def _wildcard(
         "leading_wildcard_like",
         scan_severity(rows, ms, None),
         f"{p.op.upper()} with a leading wildcard on {table.name}.{p.column} reads all "
-        f"{fmt_int(rows)} rows",
+        f"{fmt.count(rows)} rows",
         f"A pattern that starts with a wildcard (`{p.text}`) can match anywhere in the value, "
         f"so a B-tree index on {p.column} cannot narrow the search: every row is read and "
         f"tested. {how}{caveat}",
@@ -264,7 +265,7 @@ def _wildcard(
         expected_effect=(
             lookup_effect(rows, vol.kept, ms, what="search")
             if vol and vol.measured
-            else f"an index search instead of testing all {fmt_int(rows)} rows"
+            else f"an index search instead of testing all {fmt.count(rows)} rows"
         ).replace("index lookup", "index search"),
         node_ids=[node.id] if node else [],
         tables=[table.name],

@@ -11,14 +11,11 @@ import math
 import re
 from typing import Any
 
+from workbench import formatting as fmt
 from workbench.findings import Finding
 
 __all__ = [
     "finding",
-    "fmt_int",
-    "fmt_kb",
-    "fmt_ms",
-    "fmt_pct",
     "index_name",
     "lookup_effect",
     "named_params",
@@ -56,16 +53,18 @@ def scan_severity(read: float, ms: float | None, share: float | None) -> str:
 def lookup_effect(read: float, kept: float, ms: float | None, *, what: str = "scan") -> str:
     """An expected effect such as "the scan of 400,000 rows becomes an index lookup of ~111
     rows: from ~19 ms to < 1 ms" (index lookups cost microseconds per row kept)."""
-    text = f"the {what} of {fmt_int(read)} rows becomes an index lookup of ~{fmt_int(kept)} rows"
+    text = (
+        f"the {what} of {fmt.count(read)} rows becomes an index lookup of ~{fmt.count(kept)} rows"
+    )
     if ms:
         after = (
             "< 1 ms"
             if kept <= 1_000
             else "a few ms"
             if kept <= 20_000
-            else f"a time proportional to the {fmt_int(kept)} rows kept"
+            else f"a time proportional to the {fmt.count(kept)} rows kept"
         )
-        text += f": from ~{fmt_ms(ms)} to {after}"
+        text += f": from ~{fmt.milliseconds(ms)} to {after}"
     return text
 
 
@@ -77,41 +76,6 @@ def number(value: Any, default: float = 0.0) -> float:
     except (TypeError, ValueError):
         return default
     return result if math.isfinite(result) else default
-
-
-def fmt_int(value: float | None) -> str:
-    if value is None:
-        return "?"
-    return f"{round(value):,}"
-
-
-def fmt_pct(share: float) -> str:
-    """A share as a percentage with the digits that matter (99.97%, not 100.0%)."""
-    if 0.999 <= share < 1.0:
-        return f"{share:.2%}"
-    return f"{share:.1%}" if share < 0.999 else "100%"
-
-
-def fmt_ms(value: float | None) -> str:
-    if value is None:
-        return "?"
-    if value >= 10_000:
-        return f"{value / 1000:,.1f} s"
-    if value >= 100:
-        return f"{value:,.0f} ms"
-    if value >= 1:
-        return f"{value:.1f} ms"
-    return f"{value:.2f} ms"
-
-
-def fmt_kb(kb: float | None) -> str:
-    if kb is None:
-        return "?"
-    if kb >= 1024 * 1024:
-        return f"{kb / 1024 / 1024:,.1f} GB"
-    if kb >= 1024:
-        return f"{kb / 1024:,.1f} MB"
-    return f"{kb:,.0f} kB"
 
 
 def parse_memory_kb(text: str | None) -> float | None:
