@@ -30,7 +30,7 @@ LAYER_OF: tuple[tuple[str, str], ...] = (
     (r"workbench\.(charts|investigation|report|report\..*|baseline)", "views"),
     # analysis: judging the evidence
     (
-        r"workbench\.(evidence|rules|rules\..*|architect|architect\..*|persona|personas"
+        r"workbench\.(evidence|evidence\..*|rules|rules\..*|architect|architect\..*|persona|personas"
         r"|tools|tools\..*|advisor|advisor\..*|health|health\..*)",
         "analysis",
     ),

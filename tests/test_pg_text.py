@@ -863,7 +863,7 @@ def test_numbers_postgresql_cannot_print_are_missing_not_fatal() -> None:
     document[0]["JIT"] = {"Timing": "x"}
     document[0]["Plan"].update({"Actual Loops": 1, "Actual Total Time": 1.0})
     plan = wb.parse_plan(json.dumps(document))
-    assert plan.jit_time_ms is None and "1.000 ms" in plan.to_text()
+    assert plan.jit_time_ms is None and "1.00 ms" in plan.to_text()
 
 
 def test_live_psql_wrapped_output_parses(pg_url: str) -> None:

@@ -10,6 +10,7 @@ back; ``inv.export("report.html")`` turns it into a report.
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import re
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     from workbench.catalog import ServerInfo
 
-__all__ = ["Connected", "Investigation", "Step"]
+__all__ = ["Connected", "Investigation", "Step", "StepKind"]
 
 
 class Connected(Protocol):
@@ -48,12 +49,31 @@ FORMAT_VERSION = 1
 INDEX = "investigation.json"
 
 
+class StepKind(enum.StrEnum):
+    """What a step recorded; the report draws each kind its own way (its value is what
+    ``investigation.json`` stores)."""
+
+    PLAN = "plan"
+    PROFILE = "profile"
+    COMPARISON = "comparison"
+    SWEEP = "sweep"
+    CAPTURE = "capture"
+    EVIDENCE = "evidence"
+    FINDINGS = "findings"
+    ANSWER = "answer"
+    FIX = "fix"
+    FIGURE = "figure"
+    TABLE = "table"
+    NOTE = "note"
+    DATA = "data"
+
+
 @dataclass
 class Step:
     """One recorded step. ``data`` is JSON; ``artefacts`` are files in the folder."""
 
     id: int
-    kind: str  # plan profile capture comparison findings answer evidence fix figure sweep note
+    kind: StepKind
     title: str
     created_at: str
     note: str | None = None
@@ -158,7 +178,7 @@ class Investigation:
         """A note in the investigation's own words."""
         return self.record(text, title=title)
 
-    def _serialise(self, obj: Any, number: int) -> tuple[str, dict[str, Any], list[str]]:
+    def _serialise(self, obj: Any, number: int) -> tuple[StepKind, dict[str, Any], list[str]]:
         from workbench.architect import Answer
         from workbench.capture import Capture
         from workbench.evidence import Evidence
@@ -169,16 +189,16 @@ class Investigation:
         from workbench.profiling.sweep import Sweep
 
         if isinstance(obj, Plan):
-            return "plan", {"plan": obj.to_dict(), "summary": obj.summary()}, []
+            return StepKind.PLAN, {"plan": obj.to_dict(), "summary": obj.summary()}, []
         if isinstance(obj, Profile):
             samples = self._save_samples(obj, f"step{number:03d}-profile")
             data = Evidence.profile_summary(obj) | {"samples": samples}
-            return "profile", data, [samples]
+            return StepKind.PROFILE, data, [samples]
         if isinstance(obj, Comparison):
             first = self._save_samples(obj.baseline, f"step{number:03d}-baseline")
             second = self._save_samples(obj.candidate, f"step{number:03d}-candidate")
             return (
-                "comparison",
+                StepKind.COMPARISON,
                 obj.summary()
                 | {
                     "baseline_samples": first,
@@ -195,34 +215,34 @@ class Investigation:
                 self._save_samples(p, f"step{number:03d}-c{p.concurrency}") for p in obj.profiles
             ]
             return (
-                "sweep",
+                StepKind.SWEEP,
                 {"sql": obj.sql, "levels": obj.to_frame().to_dict("records"), "samples": names},
                 names,
             )
         if isinstance(obj, Capture):
-            return "capture", obj.to_dict(), []
+            return StepKind.CAPTURE, obj.to_dict(), []
         if isinstance(obj, Answer):
-            return "answer", obj.to_dict(), []
+            return StepKind.ANSWER, obj.to_dict(), []
         if isinstance(obj, Evidence):
-            return "evidence", obj.to_dict(), []
+            return StepKind.EVIDENCE, obj.to_dict(), []
         if isinstance(obj, FixTrial):
-            return "fix", obj.to_dict(), []
+            return StepKind.FIX, obj.to_dict(), []
         if isinstance(obj, Finding):
-            return "findings", {"findings": [obj.to_dict()]}, []
+            return StepKind.FINDINGS, {"findings": [obj.to_dict()]}, []
         if isinstance(obj, list | tuple) and obj and all(isinstance(f, Finding) for f in obj):
-            return "findings", {"findings": [f.to_dict() for f in obj]}, []
+            return StepKind.FINDINGS, {"findings": [f.to_dict() for f in obj]}, []
         if _is_figure(obj):
-            return "figure", {}, self._save_figure(obj, f"step{number:03d}-figure")
+            return StepKind.FIGURE, {}, self._save_figure(obj, f"step{number:03d}-figure")
         if _is_frame(obj):
             return (
-                "table",
+                StepKind.TABLE,
                 {"records": json.loads(obj.to_json(orient="split", default_handler=str))},
                 [],
             )
         if isinstance(obj, str):
-            return "note", {"text": obj}, []
+            return StepKind.NOTE, {"text": obj}, []
         if isinstance(obj, dict):
-            return "data", json.loads(json.dumps(obj, default=str)), []
+            return StepKind.DATA, json.loads(json.dumps(obj, default=str)), []
         raise ConfigurationError(
             f"cannot record a {type(obj).__name__}",
             hint="record plans, profiles, captures, comparisons, findings, answers, fix trials, "
@@ -287,10 +307,7 @@ class Investigation:
             inv.created_at = data.get("created_at", "")
             inv.environment = data.get("environment", {})
             inv.folder = index.parent
-            inv.steps = [
-                Step(**{k: v for k, v in s.items() if k in Step.__dataclass_fields__})
-                for s in data.get("steps", [])
-            ]
+            inv.steps = [_step(s) for s in data.get("steps", [])]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             # a hand-edited or truncated file: say which, and that nothing was changed
             raise ConfigurationError(
@@ -306,7 +323,7 @@ class Investigation:
     def __getitem__(self, index: int) -> Step:
         return self.steps[index]
 
-    def objects(self, kind: str | None = None) -> list[Any]:
+    def objects(self, kind: StepKind | str | None = None) -> list[Any]:
         """The recorded objects (rebuilt after a reload), optionally of one kind."""
         return [s.object(self.folder) for s in self.steps if kind is None or s.kind == kind]
 
@@ -338,13 +355,13 @@ class Investigation:
 
 def _rebuild(step: Step, folder: Path) -> Any:
     data = step.data
-    if step.kind == "plan":
+    if step.kind is StepKind.PLAN:
         from workbench.plans import from_dict
 
         return from_dict(data["plan"])
-    if step.kind == "profile":
+    if step.kind is StepKind.PROFILE:
         return _load_profile(folder, data["samples"], data)
-    if step.kind == "comparison":
+    if step.kind is StepKind.COMPARISON:
         from workbench.profiling.result import Comparison
 
         base = _load_profile(
@@ -354,19 +371,19 @@ def _rebuild(step: Step, folder: Path) -> Any:
             folder, data["candidate_samples"], {"label": data.get("candidate_label")}
         )
         return Comparison.between(base, cand)
-    if step.kind == "answer":
+    if step.kind is StepKind.ANSWER:
         from workbench.architect import Answer
 
         return Answer.from_dict(data)
-    if step.kind == "evidence":
+    if step.kind is StepKind.EVIDENCE:
         from workbench.evidence import Evidence
 
         return Evidence.from_dict(data)
-    if step.kind == "findings":
+    if step.kind is StepKind.FINDINGS:
         from workbench.findings import Finding
 
         return [Finding.from_dict(f) for f in data.get("findings", [])]
-    if step.kind == "fix":
+    if step.kind is StepKind.FIX:
         from workbench.fixes import FixTrial
         from workbench.plans import from_dict
 
@@ -379,7 +396,7 @@ def _rebuild(step: Step, folder: Path) -> Any:
             after=from_dict(data["after"]),
             notes=data.get("notes", []),
         )
-    if step.kind == "sweep":
+    if step.kind is StepKind.SWEEP:
         from workbench.profiling.sweep import Sweep
 
         levels = data.get("levels", [])
@@ -396,7 +413,7 @@ def _rebuild(step: Step, folder: Path) -> Any:
             )
             profiles.append(profile)
         return Sweep(data.get("sql", ""), profiles)
-    if step.kind == "note":
+    if step.kind is StepKind.NOTE:
         return data.get("text", "")
     return data
 
@@ -426,23 +443,23 @@ def _load_profile(folder: Path, name: str, meta: dict[str, Any]) -> Any:
         )
 
 
-def _default_title(kind: str, obj: Any) -> str:
+def _default_title(kind: StepKind, obj: Any) -> str:
 
-    if kind == "plan":
+    if kind is StepKind.PLAN:
         return f"Plan: {fmt.clip(obj.sql or obj.root.label, 70)}"
-    if kind == "profile":
+    if kind is StepKind.PROFILE:
         return f"Profile: {obj.label or fmt.clip(obj.sql, 70)}"
-    if kind == "comparison":
+    if kind is StepKind.COMPARISON:
         return f"Before/after: {obj.verdict}"
-    if kind == "capture":
+    if kind is StepKind.CAPTURE:
         return f"Capture: {len(obj)} statements"
-    if kind == "answer":
+    if kind is StepKind.ANSWER:
         return "Architect's answer" if not obj.offline else "Offline findings"
-    if kind == "fix":
+    if kind is StepKind.FIX:
         return f"Fix tried: {fmt.clip(obj.fix, 60)}"
-    if kind == "findings":
+    if kind is StepKind.FINDINGS:
         return "Findings"
-    if kind == "figure":
+    if kind is StepKind.FIGURE:
         axes = getattr(obj, "axes", [])
         return axes[0].get_title() if axes and axes[0].get_title() else "Figure"
     return kind.title()
@@ -460,3 +477,14 @@ def _is_frame(obj: Any) -> bool:
 
 def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "investigation"
+
+
+def _step(data: dict[str, Any]) -> Step:
+    """A step read back from ``investigation.json`` (a kind this version does not know is kept
+    as data)."""
+    fields = {k: v for k, v in data.items() if k in Step.__dataclass_fields__}
+    try:
+        fields["kind"] = StepKind(str(fields.get("kind")))
+    except ValueError:
+        fields["kind"] = StepKind.DATA
+    return Step(**fields)

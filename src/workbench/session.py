@@ -14,10 +14,11 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from workbench import evidence, explain, fixes, introspection, server_stats
+from workbench import explain, fixes, introspection, server_stats
 from workbench.capture import Capture
 from workbench.dialects import for_engine
 from workbench.errors import ConfigurationError, ConnectionFailedError
+from workbench.evidence import collect as evidence_collect
 from workbench.execution import Executor, Params, Result, check_timeout
 from workbench.profiling import launch, sweep
 from workbench.redaction import SecretScrubber, mask_url, scrub_text
@@ -226,7 +227,7 @@ class Session:
     top_statements = delegate(server_stats.top_statements)
 
     # -- evidence and fixes -----------------------------------------------------------------------
-    evidence = delegate(evidence.collect)
+    evidence = delegate(evidence_collect.collect)
     try_fix = delegate(fixes.try_fix)
 
     # -- introspection ----------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench import snippets
+
 if TYPE_CHECKING:
     from workbench.findings import Finding
     from workbench.investigation import Investigation
@@ -114,20 +116,23 @@ def _endpoint(
         plan,
         title="Plan: the orders of one user",
         note="The query the handler repeats once per user.",
-        code=f"plan = s.explain({sql!r}, analyze=True)",
+        code=snippets.explain_line(sql, analyze=True),
     )
     profile = _profile(session, sql, inv, title="Profile: the orders of one user")
     evidence = session.evidence(sql, plan=plan, profile=profile, capture=cap)
-    inv.record(evidence, code="ev = s.evidence(sql, plan=plan, profile=prof, capture=cap)")
+    inv.record(
+        evidence,
+        code=snippets.evidence_line(sql, plan="plan", profile="prof", capture="cap"),
+    )
     findings = wb.analyze(evidence)
-    inv.record(findings, title="Findings: GET /api/users", code="findings = wb.analyze(ev)")
+    inv.record(findings, title="Findings: GET /api/users", code=snippets.findings_line())
     answer = _architect(evidence, say)
     if answer is not None:
-        inv.record(answer, code="answer = wb.Architect().analyze(ev)")
+        inv.record(answer, code=snippets.ask_line())
     fix = next((f for f in findings if f.code == "missing_index" and f.fix), None)
     fix_text = fix.fix if fix is not None and fix.fix else item.fix
     trial = session.try_fix(fix_text, sql=sql)
-    inv.record(trial, code=f"trial = s.try_fix({fix_text!r}, sql={sql!r})")
+    inv.record(trial, code=snippets.try_fix_line(fix_text, sql))
     outcomes = [f"missing index, tried in a rolled-back transaction: {trial.verdict}"]
     say(f"  try_fix {fix_text[:40]:<40} {trial.verdict}")
     after = _handler_profile(session, app.list_users_fixed, inv)
@@ -136,7 +141,7 @@ def _endpoint(
         comparison,
         title="Before/after: GET /api/users without the N+1",
         note="`list_users_fixed()` loads the orders of the whole page in one statement.",
-        code="comparison = before.compare(after)",
+        code=snippets.compare_line(),
     )
     outcomes.append(f"GET /api/users without the N+1: {comparison.verdict}")
     say(f"  list_users → list_users_fixed {comparison.verdict}")
@@ -180,7 +185,7 @@ def _profile(
     runs = int(min(200, max(8, PROFILE_BUDGET_S * 1000 / each_ms)))
     warmup = min(10, max(1, runs // 10))
     profile = session.profile(sql, runs=runs, warmup=warmup, progress=False)
-    inv.record(profile, note=note, code=f"prof = s.profile({sql!r}, runs={runs}, warmup={warmup})")
+    inv.record(profile, note=note, code=snippets.profile_line(sql, runs=runs, warmup=warmup))
     return profile
 
 
@@ -222,8 +227,7 @@ def _pathologies(session: Session, inv: Investigation, say: Callable[[str], None
             plan,
             title=item.title,
             note=item.story,
-            code=f"plan = s.explain({sql!r}, analyze=True"
-            + (f", settings={settings!r})" if settings else ")"),
+            code=snippets.explain_line(sql, analyze=True, settings=settings),
         )
         note = f"profiled with the server's own settings, not {settings}" if settings else None
         profile = _profile(session, sql, inv, note, title=f"Profile: {item.name}")
@@ -231,7 +235,9 @@ def _pathologies(session: Session, inv: Investigation, say: Callable[[str], None
         inv.record(
             findings,
             title=f"Findings: {item.name}",
-            code="findings = wb.analyze(s.evidence(sql, plan=plan, profile=prof))",
+            code=snippets.evidence_line(sql, plan="plan", profile="prof")
+            + "\n"
+            + snippets.findings_line(),
         )
         found.extend(findings)
         codes = [f.code for f in findings]

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from workbench.investigation import StepKind
 from workbench.report.reproduce import reproductions
 from workbench.report.steps import step_blocks
 from workbench.report.views import Findings, Outcome, ReportView, StepView, Verdict
@@ -83,7 +84,7 @@ def _outcomes(steps: list[StepView]) -> list[Outcome]:
     """The verdict of every comparison and fix trial."""
     out = []
     for step in steps:
-        if step.kind not in ("comparison", "fix"):
+        if step.kind not in (StepKind.COMPARISON, StepKind.FIX):
             continue
         verdict = next((b for b in step.blocks if isinstance(b, Verdict)), None)
         if verdict is not None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench import snippets
+from workbench.investigation import StepKind
 from workbench.report.views import Reproduction
 
 if TYPE_CHECKING:
@@ -20,15 +22,15 @@ __all__ = ["reproductions", "setup_code"]
 
 #: step kinds that ran something a person can run again
 _RERUNNABLE = (
-    "plan",
-    "profile",
-    "comparison",
-    "sweep",
-    "capture",
-    "evidence",
-    "findings",
-    "answer",
-    "fix",
+    StepKind.PLAN,
+    StepKind.PROFILE,
+    StepKind.COMPARISON,
+    StepKind.SWEEP,
+    StepKind.CAPTURE,
+    StepKind.EVIDENCE,
+    StepKind.FINDINGS,
+    StepKind.ANSWER,
+    StepKind.FIX,
 )
 
 
@@ -38,11 +40,9 @@ def setup_code(inv: Investigation) -> str:
     what = " ".join(str(env.get(k) or "") for k in ("dialect", "version")).strip()
     lines = ["import os", "", "import workbench as wb", ""]
     if "demo" in str(env.get("label") or "").lower():
-        lines.append("s = wb.demo.connect()  # " + _comment(env.get("label") or "demo data"))
+        lines.append(snippets.connect_line(demo=True, described=env.get("label") or "demo data"))
     else:
-        lines.append(
-            's = wb.connect(os.environ["DATABASE_URL"])' + (f"  # {_comment(what)}" if what else "")
-        )
+        lines.append(snippets.connect_line(described=what or None))
     return "\n".join(lines)
 
 
@@ -60,9 +60,9 @@ def reproductions(inv: Investigation) -> list[Reproduction]:
             python, sql = "", []
         if step.code:
             python = step.code
-        if step.kind == "evidence":
+        if step.kind is StepKind.EVIDENCE:
             has_evidence = True
-        elif step.kind == "answer" and "(ev)" in python and not has_evidence:
+        elif step.kind is StepKind.ANSWER and "(ev)" in python and not has_evidence:
             # an answer recorded without its evidence step: the bundle the architect saved
             path = step.data.get("evidence_path")
             source = (
@@ -81,54 +81,52 @@ def reproductions(inv: Investigation) -> list[Reproduction]:
 def _derive(step: Step, folder: Path) -> tuple[str, list[tuple[str, str]]]:
     data = step.data
     kind = step.kind
-    if kind == "plan":
+    if kind is StepKind.PLAN:
         plan = step.object(folder)
         if not plan.sql:
             return (
                 f"plan = wb.parse_plan(pasted_plan, dialect={plan.dialect!r})  # a pasted plan",
                 [],
             )
-        return (f"plan = s.explain({plan.sql!r}, analyze={plan.analyzed})", [("plan", plan.sql)])
-    if kind == "profile":
+        return (snippets.explain_line(plan.sql, analyze=plan.analyzed), [("plan", plan.sql)])
+    if kind is StepKind.PROFILE:
         return _profile_line(data, "prof")
-    if kind == "comparison":
-        before = _comment(data.get("baseline") or "the first profile")
-        after = _comment(data.get("candidate") or "the second profile")
-        return (f"comparison = before.compare(after)  # before: {before}; after: {after}", [])
-    if kind == "sweep":
+    if kind is StepKind.COMPARISON:
+        before = snippets.comment(data.get("baseline") or "the first profile")
+        after = snippets.comment(data.get("candidate") or "the second profile")
+        return (f"{snippets.compare_line()}  # before: {before}; after: {after}", [])
+    if kind is StepKind.SWEEP:
         levels = [int(level.get("concurrency", 1)) for level in data.get("levels") or []]
         sql = str(data.get("sql") or "")
         return (f"sweep = s.sweep({sql!r}, concurrency={levels})", [("sweep", sql)])
-    if kind == "capture":
+    if kind is StepKind.CAPTURE:
         groups = list(data.get("groups") or [])
         sites = list(dict.fromkeys(site for g in groups for site in g.get("call_sites") or []))
-        where = f"  # the code at {_comment(sites[0])}" if sites else ""
         captured = [
             (f"captured ×{g.get('count')}", str(g.get("example") or g.get("sql")))
             for g in groups[:5]
         ]
-        return (f"with s.capture() as cap:\n    app_code(){where}\ncap.repeated", captured)
-    if kind == "evidence":
+        return (snippets.capture_lines(where=sites[0] if sites else None), captured)
+    if kind is StepKind.EVIDENCE:
         query = str(data.get("sql") or "")
         plans = len(data.get("plans") or [])
-        args = [repr(query)] if query else []
-        if plans:
-            args.append("plan=plan")
-        if data.get("profiles"):
-            args.append("profile=prof")
-        if data.get("captures"):
-            args.append("capture=cap")
-        return (f"ev = s.evidence({', '.join(args)})", [("evidence", query)] if query else [])
-    if kind == "findings":
-        return ("findings = wb.analyze(ev)", [])
-    if kind == "answer":
+        line = snippets.evidence_line(
+            query or None,
+            plan="plan" if plans else None,
+            profile="prof" if data.get("profiles") else None,
+            capture="cap" if data.get("captures") else None,
+        )
+        return (line, [("evidence", query)] if query else [])
+    if kind is StepKind.FINDINGS:
+        return (snippets.findings_line(), [])
+    if kind is StepKind.ANSWER:
         question = data.get("question")
         if question:
-            return (f"answer = arch.ask({question!r})", [])
-        return ("arch = wb.Architect()\nanswer = arch.analyze(ev)", [])
-    if kind == "fix":
+            return (snippets.ask_line(question, follow_up=True), [])
+        return (snippets.ask_line(), [])
+    if kind is StepKind.FIX:
         fix, sql = str(data.get("fix") or ""), str(data.get("sql") or "")
-        return (f"trial = s.try_fix({fix!r}, sql={sql!r})", [("fix", fix), ("planned", sql)])
+        return (snippets.try_fix_line(fix, sql), [("fix", fix), ("planned", sql)])
     return ("", [])
 
 
@@ -137,21 +135,11 @@ def _profile_line(data: dict[str, Any], name: str) -> tuple[str, list[tuple[str,
     runs = int(summary.get("runs") or 0)
     sql = str(data.get("sql") or "")
     if data.get("mode") == "callable":
-        label = _comment(data.get("label") or sql)
+        label = snippets.comment(data.get("label") or sql)
         return (f"{name} = s.profile(handler, runs={runs})  # handler: {label}", [])
-    args = [repr(sql)]
     concurrency = int(data.get("concurrency") or 1)
-    if concurrency > 1:
-        args.append(f"concurrency={concurrency}")
-    args.append(f"runs={runs}")
-    line = f"{name} = s.profile({', '.join(args)})"
+    line = snippets.profile_line(sql, runs=runs, concurrency=concurrency, name=name)
     params = data.get("params")
     if params and params != "none":
-        line += f"  # params: {_comment(params)}"
+        line += f"  # params: {snippets.comment(params)}"
     return (line, [("profile", sql)])
-
-
-def _comment(value: Any, width: int = 120) -> str:
-    """Text safe inside a Python comment: one line, bounded."""
-    text = " ".join(str(value).split())
-    return text if len(text) <= width else text[: width - 1] + "…"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workbench.investigation import StepKind
 from workbench.report import analysed, measured
 from workbench.report.measured import stem
 from workbench.report.views import Block, Code, ImageFile, Markdown, Table, Text, Verdict, cell
@@ -76,17 +77,17 @@ def _data(step: Step, folder: Path, charts: bool) -> list[Block]:
     return [Code(json.dumps(step.data, indent=1, default=str, ensure_ascii=False), "json")]
 
 
-BUILDERS: dict[str, Callable[[Step, Path, bool], list[Block]]] = {
-    "plan": measured.plan,
-    "profile": measured.profile,
-    "comparison": measured.comparison,
-    "sweep": measured.sweep,
-    "capture": measured.capture,
-    "findings": analysed.findings,
-    "answer": analysed.answer,
-    "evidence": analysed.evidence,
-    "fix": analysed.fix,
-    "figure": _figure,
-    "table": _table,
-    "note": _note,
+BUILDERS: dict[StepKind, Callable[[Step, Path, bool], list[Block]]] = {
+    StepKind.PLAN: measured.plan,
+    StepKind.PROFILE: measured.profile,
+    StepKind.COMPARISON: measured.comparison,
+    StepKind.SWEEP: measured.sweep,
+    StepKind.CAPTURE: measured.capture,
+    StepKind.FINDINGS: analysed.findings,
+    StepKind.ANSWER: analysed.answer,
+    StepKind.EVIDENCE: analysed.evidence,
+    StepKind.FIX: analysed.fix,
+    StepKind.FIGURE: _figure,
+    StepKind.TABLE: _table,
+    StepKind.NOTE: _note,
 }

@@ -18,8 +18,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from workbench import snippets
 from workbench.errors import QueryError, WorkbenchError
 from workbench.safe_html import escape
+from workbench.ui import render
 
 if TYPE_CHECKING:
     from workbench.architect import Answer, Architect
@@ -184,7 +186,7 @@ class Workbench:
         if statement is None:
             return
         sql, params = statement
-        line = f"plan = s.explain({sql!r}{', analyze=True' if analyze else ''}{_params(params)})"
+        line = snippets.explain_line(sql, analyze=analyze, params=params)
 
         def work() -> None:
             plan = self.session.explain(sql, analyze=analyze, params=params)
@@ -203,8 +205,7 @@ class Workbench:
             return
         sql, params = statement
         runs, clients = int(self.runs.value), int(self.concurrency.value)
-        extra = f", concurrency={clients}" if clients > 1 else ""
-        line = f"prof = s.profile({sql!r}, runs={runs}{extra}{_params(params)})"
+        line = snippets.profile_line(sql, runs=runs, concurrency=clients, params=params)
 
         def work() -> None:
             prof = self.session.profile(
@@ -255,7 +256,7 @@ class Workbench:
         if len(self.profiles) < 2:
             self._error("Compare needs two profiles: profile before and after a change.")
             return
-        line = "before.compare(after)"
+        line = snippets.compare_line()
 
         def work() -> None:
             before, after = self.profiles[-2], self.profiles[-1]
@@ -270,9 +271,11 @@ class Workbench:
         """Send the evidence to the architect (or a follow-up question)."""
         follow = bool(question and self.architect.evidence is not None)
         line = (
-            f"arch.ask({question!r})"
+            snippets.ask_line(question, follow_up=True)
             if follow
-            else ("answer = arch.analyze(s.evidence(sql, plan=plan, profile=prof, capture=cap))")
+            else snippets.evidence_line(plan="plan", profile="prof", capture="cap")
+            + "\n"
+            + snippets.ask_line()
         )
 
         def work() -> None:
@@ -293,7 +296,7 @@ class Workbench:
     def export(self, path: str | None = None) -> None:
         """Write the investigation's report."""
         target = path or str(self.investigation.folder / "report.html")
-        line = f"inv.export({target!r})"
+        line = snippets.export_line(target)
 
         def work() -> None:
             self.investigation.export(target)
@@ -324,7 +327,7 @@ class Workbench:
         if statement is None:
             return
         sql, params = statement
-        line = f"s.try_fix(findings[{index}], sql={sql!r})"
+        line = snippets.try_fix_line(f"findings[{index}]", sql, params=params, fix_is_code=True)
 
         def work() -> None:
             trial = self.session.try_fix(finding, sql=sql, params=params)
@@ -454,25 +457,10 @@ class Workbench:
         if not rows:
             rows = [w.HTML("<i>No findings yet: explain or profile a statement.</i>")]
         self.findings_box.children = tuple(rows)
-        self.evidence_html.value = self._evidence_html()
-
-    def _evidence_html(self) -> str:
-        try:
-            payload = self._evidence(None).payload()
-        except WorkbenchError as exc:
-            return f"<i>{escape(exc.message)}</i>"
-        return (
-            "<p>Exactly what <b>Ask the Architect</b> would send (redacted):</p>"
-            f"<pre style='white-space:pre-wrap'>{escape(payload)}</pre>"
-        )
+        self.evidence_html.value = render.evidence_html(lambda: self._evidence(None))
 
     def _show_connection(self) -> None:
-        s = self.session
-        label = escape(s.label or s.dialect)
-        self.connection.value = (
-            f"<b>{label}</b> · {escape(s.dialect)} "
-            f"{escape(s.server.version)} · <code>{escape(s.url)}</code>"
-        )
+        self.connection.value = render.connection_html(self.session)
 
     def _show_plan(self, plan: Plan) -> None:
         self.plan_html.value = plan.to_html()
@@ -481,39 +469,19 @@ class Workbench:
         self.node_select.value = hot[0].id if hot else (plan.nodes[0].id if plan.nodes else None)
 
     def _show_node(self, change: Any) -> None:
-        from workbench.plans.render import node_details
-
         if not self.plans or change.get("new") is None:
             return
-        node = self.plans[-1].node(int(change["new"]))
-        details = node_details(node)
-        self.node_details.value = (
-            f"<pre style='white-space:pre-wrap'>"
-            f"{escape(json.dumps(details, indent=1, default=str))}</pre>"
-        )
+        self.node_details.value = render.node_html(self.plans[-1].node(int(change["new"])))
 
     def _show_charts(self, figures: list[Any], caption: str) -> None:
-        import io
-
         import ipywidgets as w
 
         images: list[Any] = [w.HTML(f"<b>{escape(caption)}</b>")]
-        for figure in figures:
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format="png", dpi=90)
-            images.append(w.Image(value=buffer.getvalue(), format="png"))
+        images += [w.Image(value=render.chart_png(f), format="png") for f in figures]
         self.charts.children = tuple(images)
 
     def _show_history(self) -> None:
-        steps = "".join(
-            f"<li>{escape(s.kind)}: {escape(s.title)}</li>" for s in self.investigation.steps
-        )
-        lines = "\n".join(self.history) or "# nothing yet"
-        self.history_html.value = (
-            f"<p>Recorded in <code>{escape(str(self.investigation.folder))}"
-            f"</code>:</p><ol>{steps}</ol><p>The same in Python:</p>"
-            f"<pre>{escape(lines)}</pre>"
-        )
+        self.history_html.value = render.history_html(self.investigation, self.history)
 
     def _stream_text(self, chunk: str) -> None:
         """The architect's text as it streams in, re-rendered at most every 0.2 s."""
@@ -526,7 +494,3 @@ class Workbench:
         if now - self._last_render > 0.2 or chunk.endswith("\n\n"):
             self._last_render = now
             self.answer_html.value = render_markdown("".join(self._streamed))
-
-
-def _params(params: dict[str, Any] | None) -> str:
-    return f", params={params!r}" if params else ""
