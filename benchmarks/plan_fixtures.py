@@ -153,3 +153,17 @@ def big_postgres_plan(nodes: int = 10_000, seed: int = 7) -> str:
         }
     ]
     return json.dumps(document, indent=2)
+
+
+def big_text_plan(nodes: int = 10_000) -> str:
+    """The same shape as psql prints it (TEXT format): an Append over ``nodes - 1`` scans."""
+    lines = [
+        f"Append  (cost=0.00..9.00 rows={nodes} width=4) (actual time=0.1..9.0 rows=10 loops=1)"
+    ]
+    lines += [
+        f"  ->  Seq Scan on part_{i} p{i}  (cost=0.00..9.00 rows=1 width=4) "
+        f"(actual time=0.010..0.020 rows=1 loops=1)\n        Filter: (x = {i})\n"
+        "        Rows Removed by Filter: 9\n        Buffers: shared hit=1"
+        for i in range(nodes - 1)
+    ]
+    return "\n".join(lines)

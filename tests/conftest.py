@@ -38,6 +38,28 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def sessions_are_closed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every session a test opens with ``wb.connect`` is closed when the test ends (its pool,
+    its warm profiling connections), so no test leaks server connections into the next.
+    Fixtures of a wider scope are set up before this one and keep theirs."""
+    import workbench
+    import workbench.session
+
+    opened: list[workbench.Session] = []
+    real = workbench.session.connect
+
+    def connect(*args: object, **kwargs: object) -> workbench.Session:
+        session = real(*args, **kwargs)  # type: ignore[arg-type]
+        opened.append(session)
+        return session
+
+    monkeypatch.setattr(workbench, "connect", connect)
+    yield
+    for session in opened:
+        session.close()
+
+
 def require(condition: bool, reason: str) -> None:
     """Skip when ``condition`` is false, except in CI, where that is a failure."""
     if condition:

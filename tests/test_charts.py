@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 import workbench as wb
@@ -47,12 +45,12 @@ def test_every_profile_chart_is_a_labelled_figure() -> None:
     assert "faster" in title
 
 
-def test_a_million_samples_chart_quickly() -> None:
+def test_a_million_samples_chart() -> None:
+    """Their speed is measured in benchmarks/bench_profile.py; here: they draw and render."""
     prof = _profile(1_000_000)
     for chart in (charts.latency_histogram, charts.ecdf_chart, charts.timeline_chart):
-        started = time.perf_counter()
         fig = chart(prof)
-        assert time.perf_counter() - started < 3.0, chart.__name__
+        assert fig.axes[0].get_title(), chart.__name__
         fig.savefig(__import__("io").BytesIO(), format="png")  # it renders
 
 

@@ -39,7 +39,7 @@ def test_scale_knob_and_size() -> None:
     assert 1_500_000 <= sum(full.values()) <= 2_000_000
     small = row_counts(0.05)
     assert small["orders"] == 20_000 and small["users"] == 5_000
-    with pytest.raises(ValueError, match="scale"):
+    with pytest.raises(wb.ConfigurationError, match="scale"):
         row_counts(0)
 
 

@@ -12,7 +12,6 @@ import contextlib
 import json
 import math
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -648,7 +647,8 @@ def test_several_plans_are_refused() -> None:
         )
 
 
-def test_a_large_plan_parses_fast() -> None:
+def test_a_large_plan_parses() -> None:
+    """Its speed is measured in benchmarks/bench_plan_parse.py."""
     lines = ["Append  (cost=0.00..9.00 rows=10000 width=4) (actual time=0.1..9.0 rows=10 loops=1)"]
     lines += [
         f"  ->  Seq Scan on part_{i} p{i}  (cost=0.00..9.00 rows=1 width=4) "
@@ -656,12 +656,9 @@ def test_a_large_plan_parses_fast() -> None:
         "        Rows Removed by Filter: 9\n        Buffers: shared hit=1"
         for i in range(9_999)
     ]
-    start = time.perf_counter()
     plan = parse_pg_text("\n".join(lines))
-    elapsed = time.perf_counter() - start
     assert len(plan["Plan"]["Plans"]) == 9_999
     assert plan["Plan"]["Plans"][-1]["Rows Removed by Filter"] == 9
-    assert elapsed < 1.0, f"{elapsed:.2f}s for 10,000 nodes"
 
 
 def test_a_deep_plan_needs_no_recursion() -> None:

@@ -18,10 +18,16 @@ def test_connect_accepts_a_url_or_an_engine(sqlite_url: str) -> None:
     s = wb.connect(sqlite_url)
     assert s.dialect == "sqlite"
     engine = create_engine(sqlite_url)
+    pool = engine.pool
     s2 = wb.connect(engine)
     assert s2.engine is engine
-    s2.close()  # does not dispose an engine it did not create
-    assert engine.pool is not None
+    s2.close()  # does not dispose an engine it did not create (dispose() replaces the pool)
+    assert engine.pool is pool
+    own = wb.connect(sqlite_url)
+    own_pool = own.engine.pool
+    own.close()  # disposes the engine it created
+    assert own.engine.pool is not own_pool
+    s.close()
 
 
 @pytest.mark.parametrize("bad", [0, -1, "30", None, True])

@@ -37,10 +37,12 @@ if TYPE_CHECKING:
     from workbench.capture import Capture
     from workbench.catalog import ColumnInfo, IndexInfo, ServerInfo, TableInfo
     from workbench.evidence import Evidence
+    from workbench.execution import Result, Transaction
     from workbench.findings import Finding
     from workbench.fixes import FixTrial
-    from workbench.investigation import Investigation
+    from workbench.investigation import Investigation, StepKind
     from workbench.plans import Plan, PlanNode, parse_plan
+    from workbench.plans.diff import PlanDiff
     from workbench.profiling import Comparison, Profile, Sweep, choice, uniform
     from workbench.rules import analyze
     from workbench.session import Session, connect
@@ -71,6 +73,10 @@ _LAZY = {
     "Architect": "workbench.architect",
     "Answer": "workbench.architect",
     "FixTrial": "workbench.fixes",
+    "PlanDiff": "workbench.plans.diff",
+    "Result": "workbench.execution",
+    "Transaction": "workbench.execution",
+    "StepKind": "workbench.investigation",
     "Investigation": "workbench.investigation",
     "ui": "workbench.ui",
 }
@@ -91,15 +97,19 @@ __all__ = [
     "IndexInfo",
     "Investigation",
     "Plan",
+    "PlanDiff",
     "PlanNode",
     "PlanParseError",
     "Profile",
     "QueryError",
     "QueryTimeoutError",
+    "Result",
     "ServerInfo",
     "Session",
+    "StepKind",
     "Sweep",
     "TableInfo",
+    "Transaction",
     "UnsafeStatementError",
     "WorkbenchError",
     "WorkbenchWarning",

@@ -34,7 +34,11 @@ from workbench.findings import CODES, FINDING_SCHEMA, Finding
 from workbench.persona import Persona, load_persona, resolve_model
 
 if TYPE_CHECKING:
+    import anthropic
+
     from workbench.evidence import Evidence
+
+    Client = anthropic.Anthropic | anthropic.AnthropicBedrock | anthropic.AnthropicVertex
 
 __all__ = ["Answer", "Architect"]
 
@@ -123,8 +127,11 @@ class Answer:
 class Architect:
     """A conversation with the backend-architect persona about one investigation.
 
-    >>> arch = wb.Architect()                       # doctest: +SKIP
-    >>> answer = arch.analyze(ev)                   # streams; .markdown .findings .usage
+    >>> ev = s.evidence("SELECT * FROM orders WHERE user_id = 42")
+    >>> arch = wb.Architect(on_text=lambda text: None)   # no API key here: the offline rules
+    >>> answer = arch.analyze(ev)        # in a notebook it streams; .markdown .findings .usage
+    >>> answer.offline
+    True
     >>> arch.ask("and if the table grows 100x?")    # doctest: +SKIP
 
     ``persona``: a path to an agent file (or ``None`` for the shipped one); ``model``: a model
@@ -136,9 +143,12 @@ class Architect:
     def __init__(
         self,
         persona: str | Path | Persona | None = None,
-        model: str | None = None,
-        client: Any = None,
         *,
+        model: str | None = None,
+        client: anthropic.Anthropic
+        | anthropic.AnthropicBedrock
+        | anthropic.AnthropicVertex
+        | None = None,
         max_tokens: int = 4096,
         max_input_tokens: int = 40_000,
         budget: int = 6_000,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workbench import formatting as fmt
+from workbench.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -315,7 +316,10 @@ def split_chart(profile: Profile, *, ax: Axes | None = None) -> Figure:
     db = profile.extra.get("db_ms")
     py = profile.extra.get("python_ms")
     if db is None or py is None:
-        raise ValueError("split_chart needs a profile of a Python callable (s.profile(fn))")
+        raise ConfigurationError(
+            "split_chart needs a profile of a Python callable",
+            hint="profile the handler itself: s.profile(handler), then prof.split_chart()",
+        )
     runs = np.arange(1, len(db) + 1)
     axes.bar(runs, db, color=COLORS["main"], label="database")
     axes.bar(runs, py, bottom=db, color=COLORS["other"], label="Python")

@@ -51,7 +51,7 @@ class EmbeddedPostgres:
     """A handle on the embedded server for one data directory.
 
     >>> pg = EmbeddedPostgres()          # doctest: +SKIP
-    >>> url = pg.url("demo")             # starts the server if needed
+    >>> url = pg.url("demo")             # doctest: +SKIP
     """
 
     home: Path

@@ -17,8 +17,8 @@ Like JupySQL's ``%%sql``, the magics keep their results in the notebook's namesp
 
 from __future__ import annotations
 
+import argparse
 import itertools
-import json
 import keyword
 import re
 import shlex
@@ -27,6 +27,13 @@ from typing import Any
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
 
+from workbench.cli.options import (
+    OptionParser,
+    add_allow_writes,
+    add_profile_arguments,
+    params_json,
+    positive,
+)
 from workbench.errors import WorkbenchError
 
 __all__ = ["WorkbenchMagics", "load_ipython_extension"]
@@ -107,9 +114,8 @@ class WorkbenchMagics(Magics):
         import workbench as wb
 
         try:
-            args = _parse(line, {"--timeout": float}, positional=1)
-            url = args["_"][0] if args["_"] else None
-            session = wb.connect(url, timeout=args.get("--timeout", 30.0))
+            args = _parse(_CONNECT, line)
+            session = wb.connect(args.url, timeout=args.timeout)
         except WorkbenchError as exc:
             self._report(exc)
             return None
@@ -121,41 +127,26 @@ class WorkbenchMagics(Magics):
         """``%%wb_sql [--save NAME] [--params JSON] [--allow-writes]``: the rows of the cell's
         statement (a write runs in a transaction that is rolled back)."""
         try:
-            args = _parse(
-                line, {"--save": _variable, "--params": json.loads, "--allow-writes": bool}
-            )
-            frame = self._session().query(
-                cell, params=args.get("--params"), allow_writes=args.get("--allow-writes", False)
-            )
+            args = _parse(_SQL, line)
+            frame = self._session().query(cell, params=args.params, allow_writes=args.allow_writes)
         except WorkbenchError as exc:
             self._report(exc)
             return None
-        self._save(args.get("--save", "df"), frame)
+        self._save(args.save or "df", frame)
         return frame
 
     @cell_magic
     def explain(self, line: str, cell: str) -> Any:
         """``%%explain [--analyze] [--allow-writes] [--params JSON] [--save NAME]``."""
         try:
-            args = _parse(
-                line,
-                {
-                    "--save": _variable,
-                    "--params": json.loads,
-                    "--analyze": bool,
-                    "--allow-writes": bool,
-                },
-            )
+            args = _parse(_EXPLAIN, line)
             plan = self._session().explain(
-                cell,
-                analyze=args.get("--analyze", False),
-                params=args.get("--params"),
-                allow_writes=args.get("--allow-writes", False),
+                cell, analyze=args.analyze, params=args.params, allow_writes=args.allow_writes
             )
         except WorkbenchError as exc:
             self._report(exc)
             return None
-        self._save(args.get("--save", "plan"), plan, latest="plan")
+        self._save(args.save or "plan", plan, latest="plan")
         return plan
 
     @cell_magic
@@ -163,31 +154,20 @@ class WorkbenchMagics(Magics):
         """``%%profile [--runs N] [--concurrency C] [--duration S] [--params JSON]
         [--allow-writes] [--save NAME]``."""
         try:
-            args = _parse(
-                line,
-                {
-                    "--runs": int,
-                    "--concurrency": int,
-                    "--duration": float,
-                    "--params": json.loads,
-                    "--save": _variable,
-                    "--warmup": int,
-                    "--allow-writes": bool,
-                },
-            )
+            args = _parse(_PROFILE, line)
             prof = self._session().profile(
                 cell,
-                runs=args.get("--runs", 200),
-                warmup=args.get("--warmup", 20),
-                concurrency=args.get("--concurrency", 1),
-                duration=args.get("--duration"),
-                params=args.get("--params"),
-                allow_writes=args.get("--allow-writes", False),
+                runs=args.runs,
+                warmup=args.warmup,
+                concurrency=args.concurrency,
+                duration=args.duration,
+                params=args.params,
+                allow_writes=args.allow_writes,
             )
         except WorkbenchError as exc:
             self._report(exc)
             return None
-        self._save(args.get("--save", "prof"), prof, latest="prof")
+        self._save(args.save or "prof", prof, latest="prof")
         display(prof)
         return prof.histogram()
 
@@ -218,7 +198,9 @@ class WorkbenchMagics(Magics):
 def _variable(name: str) -> str:
     """A ``--save`` name: a Python variable that is not the session's (``s``) nor ``answer``."""
     if not name.isidentifier() or keyword.iskeyword(name) or name in ("s", "answer"):
-        raise ValueError(f"{name!r} is not a variable name the result can go in (e.g. before)")
+        raise argparse.ArgumentTypeError(
+            f"{name!r} is not a variable name the result can go in (e.g. before)"
+        )
     return name
 
 
@@ -228,47 +210,42 @@ def _same_statement(plan: Any, prof: Any) -> bool:
     return bool(plan.sql and prof.sql) and fingerprint(plan.sql) == fingerprint(prof.sql)
 
 
-def _parse(line: str, spec: dict[str, Any], *, positional: int = 0) -> dict[str, Any]:
-    """The magic's options: ``--flag`` (bool), ``--name value`` or ``--name=value``; up to
-    ``positional`` other words in ``_``. Anything else is refused with the valid options,
-    rather than ignored (``--analyse`` must not quietly mean "no ANALYZE")."""
+def _parser(magic: str, *, save: bool = True) -> OptionParser:
+    # exact option names only: a typo such as --analyse must not pass as an abbreviation
+    parser = OptionParser(prog=magic, add_help=False, allow_abbrev=False)
+    if save:
+        parser.add_argument("--save", type=_variable, default=None, metavar="NAME")
+    return parser
+
+
+_CONNECT = _parser("%wb_connect", save=False)
+_CONNECT.add_argument("url", nargs="?", default=None)
+_CONNECT.add_argument("--timeout", type=positive, default=30.0)
+
+_SQL = _parser("%%wb_sql")
+_SQL.add_argument("--params", type=params_json, default=None, metavar="JSON")
+add_allow_writes(_SQL, "a write runs in a transaction that is rolled back")
+
+_EXPLAIN = _parser("%%explain")
+_EXPLAIN.add_argument("--analyze", action="store_true")
+_EXPLAIN.add_argument("--params", type=params_json, default=None, metavar="JSON")
+add_allow_writes(_EXPLAIN, "allow --analyze of a write (rolled back)")
+
+_PROFILE = _parser("%%profile")
+add_profile_arguments(_PROFILE)
+_PROFILE.add_argument("--concurrency", type=int, default=1)
+_PROFILE.add_argument("--duration", type=positive, default=None)
+add_allow_writes(_PROFILE, "profile a write: each execution is rolled back")
+
+
+def _parse(parser: OptionParser, line: str) -> argparse.Namespace:
+    """The magic's options, as the command line reads them (``--name value`` or
+    ``--name=value``); anything else is refused with the usage, never ignored."""
     try:
         words = shlex.split(line)
     except ValueError as exc:
         raise WorkbenchError(f"cannot read the options: {exc}", hint="check the quotes") from None
-    valid = ", ".join(sorted(spec))
-    out: dict[str, Any] = {"_": []}
-    i = 0
-    while i < len(words):
-        word, value = words[i], None
-        if word.startswith("--") and "=" in word:
-            word, value = word.split("=", 1)
-        kind = spec.get(word)
-        if kind is None and word.startswith("-"):
-            raise WorkbenchError(f"unknown option {word}", hint=f"the options are: {valid}")
-        if kind is bool:
-            if value is not None:
-                raise WorkbenchError(f"{word} takes no value", hint=f"write just {word}")
-            out[word] = True
-        elif kind is not None:
-            if value is None:
-                if i + 1 >= len(words):
-                    raise WorkbenchError(f"{word} needs a value", hint=f"e.g. {word} 100")
-                i += 1
-                value = words[i]
-            try:
-                out[word] = kind(value)
-            except (ValueError, json.JSONDecodeError) as exc:
-                raise WorkbenchError(f"bad value for {word}: {exc}") from None
-        elif len(out["_"]) < positional:
-            out["_"].append(word)
-        else:
-            raise WorkbenchError(
-                f"unexpected {word!r}",
-                hint=f"the options are: {valid}" + ("" if positional else "; SQL goes in the cell"),
-            )
-        i += 1
-    return out
+    return parser.parse_args(words)
 
 
 def load_ipython_extension(ipython: Any) -> None:

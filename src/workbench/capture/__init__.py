@@ -62,9 +62,13 @@ class CapturedStatement:
 class Capture:
     """The statements captured in a ``with s.capture()`` block.
 
-    >>> with s.capture() as cap:                    # doctest: +SKIP
-    ...     wb.demo.app.list_users(db)
-    >>> cap.summary()["statements"], cap.repeated   # doctest: +SKIP
+    >>> from sqlalchemy.orm import Session
+    >>> with s.capture() as cap, Session(s.engine) as db:
+    ...     users = wb.demo.app.list_users(db)
+    >>> cap.summary()["statements"] > 50
+    True
+    >>> cap.repeated.relationship.tolist()
+    ['User.orders', 'User.account']
     """
 
     executor: Executor

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workbench.errors import ConfigurationError
+
 __all__ = ["PATHOLOGIES", "Pathology", "pathology"]
 
 
@@ -171,4 +173,7 @@ def pathology(name: str) -> Pathology:
     for item in PATHOLOGIES:
         if item.name == name:
             return item
-    raise KeyError(f"no pathology {name!r}; known: {', '.join(p.name for p in PATHOLOGIES)}")
+    raise ConfigurationError(
+        f"no pathology {name!r}",
+        hint=f"known: {', '.join(p.name for p in PATHOLOGIES)}",
+    )

@@ -42,8 +42,14 @@ FORMAT_VERSION = 1
 class Evidence:
     """One investigation's facts, ready for the offline rules and the architect.
 
-    >>> ev = s.evidence("SELECT ...", plan=plan, profile=prof)   # doctest: +SKIP
-    >>> print(ev.payload())                                       # doctest: +SKIP
+    >>> ev = s.evidence("SELECT * FROM orders WHERE user_id = 42")
+    >>> print(ev.payload())                                       # doctest: +ELLIPSIS
+    <evidence kind="environment">
+    engine: sqlite ...
+    <evidence kind="query">
+    SELECT * FROM orders WHERE user_id = ?
+    </evidence>
+    ...
     """
 
     dialect: str

@@ -22,10 +22,10 @@ __all__ = ["collect"]
 def collect(
     executor: Executor,
     sql: str | None = None,
+    *,
     plan: Plan | None = None,
     profile: Profile | None = None,
     capture: Capture | None = None,
-    *,
     plans: Sequence[Plan] = (),
     profiles: Sequence[Profile] = (),
     captures: Sequence[Capture] = (),
@@ -37,8 +37,10 @@ def collect(
     """Bundle what an analysis needs: engine, settings, the schema of the tables involved,
     the query, plans, profile and capture summaries (see :class:`Evidence`).
 
-    >>> ev = s.evidence(sql, plan=plan, profile=prof)   # doctest: +SKIP
-    >>> wb.analyze(ev)                                   # doctest: +SKIP
+    >>> sql = "SELECT * FROM orders WHERE user_id = 42"
+    >>> ev = s.evidence(sql, plan=s.explain(sql), profile=s.profile(sql, runs=20))
+    >>> [table["name"] for table in ev.tables], len(ev.plans), len(ev.profiles)
+    (['orders'], 1, 1)
     """
     from workbench.evidence import Evidence
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from workbench.errors import ConfigurationError
 from workbench.report.views import Chart, ImageFile
 
 if TYPE_CHECKING:
@@ -132,7 +133,11 @@ def _recorded(block: ImageFile, folder: Path, *, prefer: str) -> tuple[Path, str
     root = folder.resolve()
     path = (root / files[fmt]).resolve()
     if not path.is_relative_to(root) or path.suffix.lower() != f".{fmt}":
-        raise ValueError(f"{files[fmt]!r} is not an image of the investigation")
+        raise ConfigurationError(
+            f"{files[fmt]!r} is not an image of the investigation",
+            hint="a report embeds only the figures inside its investigation folder; record the "
+            "figure with inv.record(fig) instead of editing investigation.json",
+        )
     return path, fmt
 
 

@@ -2,9 +2,10 @@
 wrong, with a concrete fix. They answer when there is no API key, and the architect receives
 them as hints.
 
->>> import workbench as wb                                 # doctest: +SKIP
->>> for f in wb.analyze(s.evidence(sql, plan=plan)):       # doctest: +SKIP
-...     print(f)
+>>> plan = s.explain("SELECT * FROM orders WHERE user_id = 42", analyze=True)
+>>> findings = wb.analyze(s.evidence(plan=plan))
+>>> findings[0].code, findings[0].fix
+('missing_index', 'CREATE INDEX orders_user_id_idx ON orders (user_id)')
 
 The rules (thresholds follow pgMustard and PEV2 where they have one: misestimates from 10×,
 compared per loop; explain.depesz.com's 100× and 1,000× grade their severity):

@@ -43,7 +43,7 @@ class Workbench:
     """The investigation panel for one session.
 
     >>> panel = wb.ui.Workbench(s)    # doctest: +SKIP
-    >>> panel                         # displays; panel.explain(analyze=True) clicks for you
+    >>> panel.explain(analyze=True)   # doctest: +SKIP
 
     ``background=False`` runs actions in the calling thread (scripts, tests).
     """
