@@ -42,7 +42,7 @@ LAYER_OF: tuple[tuple[str, str], ...] = (
     ),
     # core: running statements safely, the servers, the demo data
     (
-        r"workbench\.(guard|dialects|dialects\..*|execution|cancellation|connections|embedded"
+        r"workbench\.(guard|dialects|dialects\..*|execution|binding|cancellation|connections|embedded"
         r"|demo\.(schema|generate|load|vocabulary|pathologies|app))",
         "core",
     ),

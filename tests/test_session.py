@@ -219,7 +219,7 @@ def test_per_call_settings_apply_inside_the_transaction_only(pg_url: str) -> Non
     s = wb.connect(pg_url)
     assert s.query("SHOW work_mem", settings={"work_mem": "3MB"}).iloc[0, 0] == "3MB"
     assert s.query("SHOW work_mem").iloc[0, 0] != "3MB"
-    with pytest.raises(wb.QueryError, match="not a valid setting name"):
+    with pytest.raises(wb.ConfigurationError, match="not a valid setting name"):
         s.query("SELECT 1", settings={"work_mem; DROP TABLE x": "1"})
 
 

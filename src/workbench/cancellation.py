@@ -1,4 +1,5 @@
-"""Stopping a statement on the server: at its deadline (engines without a server-side
+"""Bounding and stopping a statement: its timeout and lock timeout (checked before anything
+runs), and cancelling it on the server at its deadline (engines without a server-side
 timeout), on Ctrl-C or a kernel interrupt, or from another thread (a Stop button).
 
 Cancelling on the server, instead of tearing the driver's socket mid-message, leaves the
@@ -9,14 +10,56 @@ rolls back as usual.
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from workbench.dialects.base import Dialect, RunState
+from workbench.errors import ConfigurationError, QueryCancelled
 
-__all__ = ["Watchdog", "cancel_quietly", "sigint_cancels"]
+__all__ = [
+    "LOCK_TIMEOUT_S",
+    "Watchdog",
+    "cancel_quietly",
+    "cancelled_after",
+    "check_timeout",
+    "lock_timeout_for",
+    "sigint_cancels",
+]
+
+
+#: a statement waits at most this long for a lock (and never longer than most of its timeout),
+#: so a lock wait ends as a lock wait that names who holds the lock, not as a timeout
+LOCK_TIMEOUT_S = 10.0
+
+
+def lock_timeout_for(timeout_s: float) -> float:
+    """How long a statement with ``timeout_s`` may wait for a lock."""
+    return min(LOCK_TIMEOUT_S, 0.8 * timeout_s)
+
+
+def check_timeout(timeout: float) -> float:
+    """``timeout`` as seconds, or a :class:`ConfigurationError` before anything runs."""
+    if (
+        not isinstance(timeout, int | float)
+        or isinstance(timeout, bool)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ConfigurationError(
+            f"timeout must be a positive number of seconds, not {timeout!r}",
+            hint="every statement needs a timeout; e.g. timeout=30",
+        )
+    return float(timeout)
+
+
+def cancelled_after(started: float) -> QueryCancelled:
+    """The error a cancelled statement ends with, saying how long it had run."""
+    seconds = time.perf_counter() - started
+    return QueryCancelled(f"cancelled on the server after {seconds:.1f} s; the session is usable")
 
 
 class Watchdog:

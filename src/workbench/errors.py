@@ -7,25 +7,39 @@
     │                             without allow_writes=True, something rollback cannot undo)
     ├── QueryError                the database rejected or failed the statement
     │   └── QueryTimeoutError     the statement ran past its timeout and was cancelled
+    │       └── LockTimeoutError  it waited too long for a lock another session holds
     ├── ConnectionFailedError     the database cannot be reached (also a builtin ConnectionError)
     ├── PlanParseError            a plan text or document could not be read (also a ValueError)
     ├── ArchitectError            the model API failed after its retries
     ├── EmbeddedServerError       the embedded PostgreSQL could not start
     └── ConfigurationError        a missing extra, a bad option, a file that is not a persona
 
+    QueryCancelled (a KeyboardInterrupt)  Ctrl-C, the kernel's stop button or a Stop button
+                                          cancelled the statement on the server
+
 Third-party errors (drivers, SQLAlchemy, the Anthropic SDK) are translated at the boundary, so a
 notebook can ``except wb.WorkbenchError`` and every message says what to do next. Messages never
-contain a password: they are built from masked URLs and scrubbed driver text.
+contain a password or a parameter's value: they are built from masked URLs and scrubbed driver
+text, and the driver's own exception is not chained (it may quote the values).
+
+In IPython and Jupyter, these errors show as their message and hint, not as a traceback through
+the workbench's internals (set ``WORKBENCH_TRACEBACKS=1`` to see those).
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
 
 __all__ = [
     "ArchitectError",
     "ConfigurationError",
     "ConnectionFailedError",
     "EmbeddedServerError",
+    "LockTimeoutError",
     "PlanParseError",
+    "QueryCancelled",
     "QueryError",
     "QueryTimeoutError",
     "UnsafeStatementError",
@@ -44,6 +58,18 @@ class WorkbenchError(Exception):
         self.message = message
         self.hint = hint
         super().__init__(message if not hint else f"{message}\n→ {hint}")
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback: the error's name, message and hint."""
+        return _short_traceback(self, self.message, self.hint)
+
+    def redact(self, scrub: Callable[[str], str]) -> WorkbenchError:
+        """Pass every text of the error through ``scrub`` (secrets, parameter values out)."""
+        self.message = scrub(self.message)
+        if self.hint:
+            self.hint = scrub(self.hint)
+        self.args = (self.message if not self.hint else f"{self.message}\n→ {self.hint}",)
+        return self
 
 
 class UnsafeStatementError(WorkbenchError):
@@ -80,9 +106,39 @@ class QueryError(WorkbenchError):
         self.position = position
         self.sql = sql
 
+    def redact(self, scrub: Callable[[str], str]) -> WorkbenchError:
+        if self.engine_message:
+            self.engine_message = scrub(self.engine_message)
+        return super().redact(scrub)
+
 
 class QueryTimeoutError(QueryError, TimeoutError):
     """A statement ran longer than the session's timeout; it was cancelled on the server."""
+
+
+class LockTimeoutError(QueryTimeoutError):
+    """A statement waited longer than its lock timeout for a lock another session holds.
+
+    ``blockers`` describes the sessions that held locks on the statement's tables, where the
+    engine tells (PostgreSQL: ``pg_locks``; MariaDB/MySQL: open InnoDB transactions).
+    """
+
+    def __init__(self, message: str, *, blockers: list[str] | None = None, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.blockers = list(blockers or [])
+
+
+class QueryCancelled(KeyboardInterrupt):
+    """The running statement was cancelled on the server (Ctrl-C, the kernel's stop button, a
+    Stop button); the session is still usable. A ``KeyboardInterrupt``, so code that stops on
+    Ctrl-C still does."""
+
+    def __init__(self, message: str = "cancelled on the server; the session is still usable"):
+        super().__init__(message)
+        self.message = message
+
+    def _render_traceback_(self) -> list[str]:
+        return _short_traceback(self, self.message, None)
 
 
 class ConnectionFailedError(WorkbenchError, ConnectionError):
@@ -107,3 +163,12 @@ class ConfigurationError(WorkbenchError):
 
 class WorkbenchWarning(UserWarning):
     """Something worked, differently from what was asked (e.g. the SQLite fallback)."""
+
+
+def _short_traceback(error: BaseException, message: str, hint: str | None) -> list[str]:
+    if os.environ.get("WORKBENCH_TRACEBACKS"):
+        raise NotImplementedError  # IPython falls back to its full traceback
+    lines = [f"\x1b[31m{type(error).__name__}\x1b[0m: {message}"]
+    if hint:
+        lines.append(f"→ {hint}")
+    return lines

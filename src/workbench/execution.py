@@ -15,27 +15,36 @@ and the server while a statement runs, and it guarantees for every statement:
 from __future__ import annotations
 
 import contextlib
-import functools
-import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from workbench import guard
-from workbench.cancellation import Watchdog, cancel_quietly, sigint_cancels
+from workbench.binding import Params, bind
+from workbench.cancellation import (
+    Watchdog,
+    cancel_quietly,
+    cancelled_after,
+    check_timeout,
+    lock_timeout_for,
+    sigint_cancels,
+)
 from workbench.dialects.base import Dialect, RunState
 from workbench.errors import (
-    ConfigurationError,
     ConnectionFailedError,
+    LockTimeoutError,
     QueryError,
     QueryTimeoutError,
     UnsafeStatementError,
     WorkbenchError,
+    WorkbenchWarning,
 )
 from workbench.guard import StatementInfo, StatementKind
+from workbench.redaction import parameter_values, scrub_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,23 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Executor", "Params", "Result", "Transaction", "check_timeout"]
 
-Params = Mapping[str, Any] | Sequence[Any] | None
 T = TypeVar("T")
-
-
-def check_timeout(timeout: float) -> float:
-    """``timeout`` as seconds, or a :class:`ConfigurationError` before anything runs."""
-    if (
-        not isinstance(timeout, int | float)
-        or isinstance(timeout, bool)
-        or not math.isfinite(timeout)
-        or timeout <= 0
-    ):
-        raise ConfigurationError(
-            f"timeout must be a positive number of seconds, not {timeout!r}",
-            hint="every statement needs a timeout; e.g. timeout=30",
-        )
-    return float(timeout)
 
 
 @dataclass
@@ -103,6 +96,7 @@ class Executor:
         self.scrub = scrub
         # statement capture (workbench.capture) listens here: (sql, args, ms, rows, error)
         self.tracers: list[Callable[[str, Any, float, int | None, str | None], None]] = []
+        self._warned_sequences: set[str] = set()
         # transactions running now, so another thread can cancel them (a widget's Stop)
         self._running: dict[int, tuple[Any, RunState]] = {}
         self._running_lock = threading.Lock()
@@ -250,6 +244,38 @@ class Executor:
     def classify(self, sql: str) -> StatementInfo:
         return guard.classify(sql, self.dialect.name)
 
+    def check_effects(
+        self, info: StatementInfo, dbapi: Any, *, allow_writes: bool, read_only: bool
+    ) -> None:
+        """Refuse what the server's catalogue shows a rollback could not undo (a trigger that
+        writes a MyISAM table, a function that calls ``dblink_exec``), require ``allow_writes``
+        for a read that writes through a function, and warn once about sequences a write
+        advances."""
+        effects = self.dialect.effects(info, dbapi, read_only=read_only)
+        if effects.refuse:
+            raise UnsafeStatementError(
+                effects.refuse,
+                hint="run it on a disposable copy of the database, or through s.engine if "
+                "you really mean to change the server",
+                kind=info.kind.value,
+            )
+        if effects.writes and not allow_writes:
+            raise UnsafeStatementError(
+                f"{effects.writes}; nothing was run",
+                hint="pass allow_writes=True to run it inside a transaction that is always "
+                "rolled back",
+                kind=StatementKind.WRITE.value,
+            )
+        fresh = [name for name in effects.sequences if name not in self._warned_sequences]
+        if fresh:
+            self._warned_sequences.update(fresh)
+            warnings.warn(
+                f"{info.operation} takes values from {', '.join(fresh)}: the rollback undoes "
+                "the rows, not the sequence (those values are used up, leaving a gap)",
+                WorkbenchWarning,
+                stacklevel=5,
+            )
+
     @contextlib.contextmanager
     def transaction(
         self,
@@ -258,6 +284,7 @@ class Executor:
         read_only: bool = True,
         settings: Mapping[str, Any] | None = None,
         timeout_s: float | None = None,
+        lock_timeout_s: float | None = None,
     ) -> Iterator[Transaction]:
         """A sandbox: several guarded statements in one transaction, always rolled back.
 
@@ -266,7 +293,11 @@ class Executor:
         ...     tx.execute("EXPLAIN SELECT * FROM orders WHERE user_id = 7")
         """
         checked = self.dialect.validate_settings(settings)
-        state = RunState(self.timeout_s if timeout_s is None else check_timeout(timeout_s))
+        timeout = self.timeout_s if timeout_s is None else check_timeout(timeout_s)
+        lock_timeout = (
+            lock_timeout_for(timeout) if lock_timeout_s is None else check_timeout(lock_timeout_s)
+        )
+        state = RunState(timeout, min(lock_timeout, timeout))
         with self.connection() as dbapi, sigint_cancels(self.dialect, dbapi, state):
             try:
                 self.dialect.begin(
@@ -279,7 +310,7 @@ class Executor:
             except Exception as exc:
                 self._end_quietly(dbapi, state)
                 raise self.translate(exc, "", state) from None
-            tx = Transaction(self, dbapi, state, allow_writes=allow_writes)
+            tx = Transaction(self, dbapi, state, allow_writes=allow_writes, read_only=read_only)
             key = id(state)
             with self._running_lock:
                 self._running[key] = (dbapi, state)
@@ -303,7 +334,7 @@ class Executor:
     def translate(self, exc: BaseException, sql: str, state: RunState) -> WorkbenchError:
         """A driver exception as a scrubbed :class:`WorkbenchError`."""
         if isinstance(exc, WorkbenchError):
-            return _scrubbed(exc, self.scrub)
+            return exc.redact(self.scrub)
         error = self.dialect.translate(exc, sql, state)
         if error is None:
             error = QueryError(
@@ -311,46 +342,32 @@ class Executor:
                 hint="this error came from outside the database driver; see the traceback",
                 sql=sql,
             )
-        return _scrubbed(error, self.scrub)
+        return error.redact(self.scrub)
 
     # -- parameters -----------------------------------------------------------------------------
     def bind(self, sql: str, params: Params) -> tuple[str, Any]:
-        """The statement text and arguments in the driver's own paramstyle.
-
-        ``params`` as a mapping binds ``:name`` placeholders (compiled once per statement by
-        SQLAlchemy for the driver); as a list or tuple it is passed to the driver untouched.
-        """
-        if params is None:
-            return sql, None
-        if isinstance(params, Mapping):
-            compiled_sql, order, names = _compile_text(self.engine.dialect, sql)
-            missing = [n for n in names if n not in params]
-            if missing:
-                raise QueryError(
-                    "missing value for parameter " + ", ".join(f":{n}" for n in missing),
-                    hint=f"pass params={{{', '.join(repr(n) + ': ...' for n in names)}}}",
-                    sql=sql,
-                )
-            if order is None:
-                return compiled_sql, {n: params[n] for n in names}
-            return compiled_sql, [params[n] for n in order]
-        if isinstance(params, str | bytes):
-            raise QueryError(
-                "params must be a dict (for :name placeholders) or a list/tuple, not a string",
-                hint="e.g. s.query('SELECT * FROM users WHERE id = :id', params={'id': 7})",
-                sql=sql,
-            )
-        return sql, list(params)
+        """The statement text and arguments in the driver's own paramstyle (see
+        :func:`workbench.binding.bind`)."""
+        return bind(self.engine.dialect, sql, params)
 
 
 class Transaction:
     """The handle :meth:`Executor.transaction` yields; each :meth:`execute` is guarded."""
 
-    def __init__(self, executor: Executor, dbapi: Any, state: RunState, *, allow_writes: bool):
+    def __init__(
+        self,
+        executor: Executor,
+        dbapi: Any,
+        state: RunState,
+        *,
+        allow_writes: bool,
+        read_only: bool = False,
+    ) -> None:
         self.executor = executor
         self.dbapi = dbapi
         self.state = state
         self.allow_writes = allow_writes
+        self.read_only = read_only
 
     def execute(
         self,
@@ -367,15 +384,9 @@ class Transaction:
         guard.authorize(
             info, allow_writes=self.allow_writes, read_only_enforced=dialect.read_only_enforced
         )
-        if info.is_write:
-            reason = dialect.check_rollback_safe(info, self.dbapi)
-            if reason:
-                raise UnsafeStatementError(
-                    reason,
-                    hint="run it on a disposable copy of the database, or through s.engine if "
-                    "you really mean to change the server",
-                    kind=info.kind.value,
-                )
+        executor.check_effects(
+            info, self.dbapi, allow_writes=self.allow_writes, read_only=self.read_only
+        )
         text = send if send is not None else info.sql
         statement, args = executor.bind(text, params)
         return self._send(statement, args, text, info, fetch=fetch)
@@ -410,13 +421,16 @@ class Transaction:
             rowcount = cur.rowcount if cur.rowcount is not None else -1
         except Exception as exc:
             if self.state.interrupted:
-                raise KeyboardInterrupt from None
-            error = executor.translate(exc, text, self.state)
+                raise cancelled_after(started) from None
+            error = _without_values(executor.translate(exc, text, self.state), args)
             for tracer in executor.tracers:
                 tracer(
                     statement, args, (time.perf_counter() - started) * 1000.0, None, error.message
                 )
-            raise error from exc
+            if isinstance(error, LockTimeoutError):
+                self._name_blockers(error, info)
+            # not chained: the driver's exception may quote the parameters' values
+            raise error from None
         finally:
             if watchdog:
                 watchdog.cancel()
@@ -425,7 +439,7 @@ class Transaction:
         for tracer in executor.tracers:
             tracer(statement, args, elapsed, len(rows) if description else rowcount, None)
         if self.state.interrupted:
-            raise KeyboardInterrupt
+            raise cancelled_after(started)
         if dialect.silent_timeouts and elapsed >= self.state.timeout_s * 1000.0:
             self.state.timed_out = True
         if self.state.timed_out:
@@ -443,22 +457,17 @@ class Transaction:
         columns = [str(d[0]) for d in description] if description else []
         return Result(columns, rows, rowcount, elapsed, info, sent_sql=statement)
 
-
-@functools.lru_cache(maxsize=512)
-def _compile_text(sa_dialect: Any, sql: str) -> tuple[str, list[str] | None, list[str]]:
-    """``:name`` placeholders compiled for the driver: (text, positional order, names)."""
-    from sqlalchemy import text
-
-    compiled = text(sql).compile(dialect=sa_dialect)
-    order = list(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-    return compiled.string, order, list(compiled.binds)
+    def _name_blockers(self, error: LockTimeoutError, info: StatementInfo) -> None:
+        with contextlib.suppress(Exception):  # best effort: the error stands without names
+            error.blockers = self.executor.dialect.describe_blockers(self.dbapi, info)
+        if error.blockers:
+            shown = "; ".join(error.blockers[:3])
+            error.message += f" (held by {shown})"
+            error.args = (f"{error.message}\n→ {error.hint}",)
 
 
-def _scrubbed(error: WorkbenchError, scrub: Callable[[str], str]) -> WorkbenchError:
-    error.message = scrub(error.message)
-    if error.hint:
-        error.hint = scrub(error.hint)
-    if isinstance(error, QueryError) and error.engine_message:
-        error.engine_message = scrub(error.engine_message)
-    error.args = (error.message if not error.hint else f"{error.message}\n→ {error.hint}",)
-    return error
+def _without_values(error: WorkbenchError, args: Any) -> WorkbenchError:
+    """The error with the statement's parameter values taken out of its messages (an engine
+    quotes them: MariaDB's "Incorrect integer value: '...'")."""
+    values = parameter_values(args)
+    return error.redact(lambda text: scrub_values(text, values)) if values else error

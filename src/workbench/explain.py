@@ -97,18 +97,20 @@ def explain(
     if not analyze and info.kind in (StatementKind.WRITE, StatementKind.DDL):
         # EXPLAIN without ANALYZE does not execute: a read for the guard. MySQL and MariaDB still
         # refuse EXPLAIN DELETE in a read-only transaction, so it runs read-write, rolled back.
-        effective = dataclasses.replace(info, kind=StatementKind.READ, written_tables=())
+        effective = dataclasses.replace(
+            info, kind=StatementKind.READ, written_tables=(), calls=frozenset()
+        )
         read_only = False
     request = _Request(
         executor, info, effective, analyze, params, allow_writes, settings, timeout, read_only
     )
     name = executor.dialect.name
     if name == "postgresql" and _dollar_parameters(info.sql):
-        return _explain_postgres_prepared(request)
+        return _hiding_values(_explain_postgres_prepared(request), params)
     if name == "sqlite":
-        return _explain_then_time(request)
+        return _hiding_values(_explain_then_time(request), params)
     plan = _explain_plain(request)
-    return plan
+    return _hiding_values(plan, params)
 
 
 def _explain_plain(request: _Request) -> Plan:
@@ -260,7 +262,9 @@ def explain_in(tx: Transaction, sql: str, *, analyze: bool = True, params: Param
     info = executor.classify(sql)
     effective = info
     if not analyze and info.kind in (StatementKind.WRITE, StatementKind.DDL):
-        effective = dataclasses.replace(info, kind=StatementKind.READ, written_tables=())
+        effective = dataclasses.replace(
+            info, kind=StatementKind.READ, written_tables=(), calls=frozenset()
+        )
     timed_separately = dialect.name == "sqlite"
     command = dialect.explain_command(
         info.sql, analyze=analyze and not timed_separately, write=info.is_write
@@ -281,4 +285,12 @@ def explain_in(tx: Transaction, sql: str, *, analyze: bool = True, params: Param
         timed = tx.execute(info.sql, params, info=info)
         rows = len(timed.rows) if timed.columns else max(timed.rowcount, 0)
         plan.attach_statement_time(timed.elapsed_ms, rows)
+    return _hiding_values(plan, params)
+
+
+def _hiding_values(plan: Plan, params: Params) -> Plan:
+    """Mark the parameters' values a plan may quote, so saved copies leave them out."""
+    from workbench.redaction import parameter_values
+
+    plan.hidden_values = tuple(parameter_values(params))
     return plan

@@ -33,6 +33,9 @@ _SET = re.compile(
 )
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 _CONCURRENTLY = re.compile(r"\bCONCURRENTLY\b\s*", re.IGNORECASE)
+_DESTRUCTIVE = re.compile(
+    r"^\s*(?:DROP|TRUNCATE|DELETE|ALTER\s+TABLE\s+\S+\s+DROP)\b", re.IGNORECASE
+)
 
 
 @dataclass
@@ -126,6 +129,16 @@ def try_fix(
         if match:  # a setting is applied per call, inside the transaction
             settings[match.group(1)] = match.group(2).strip().strip("'\"")
             continue
+        if _DESTRUCTIVE.match(_COMMENT.sub("", statement)):
+            raise UnsafeStatementError(
+                f"{statement.split()[0].upper()} is not a fix to try: it destroys what is there "
+                "(the rollback would bring it back, but the table is locked meanwhile and "
+                "nothing is learned about the query)",
+                hint="try additive fixes here (CREATE INDEX, CREATE STATISTICS, a setting, a "
+                "rewritten query); to see a query without an index, compare plans with "
+                "settings such as {'enable_indexscan': 'off'}",
+                kind="ddl",
+            )
         if _CONCURRENTLY.search(statement):
             statement = _CONCURRENTLY.sub("", statement)
             notes.append(

@@ -158,6 +158,28 @@ _COMMAND_KINDS: dict[str, StatementKind] = {
     ),
 }
 
+# what follows ANALYZE (or OPTIMIZE, REPAIR, CHECK) in MySQL's table maintenance
+_MAINTENANCE_TARGET = re.compile(r"(?:NO_WRITE_TO_BINLOG\s+|LOCAL\s+)?TABLES?\b", re.IGNORECASE)
+
+# MySQL/MariaDB statements that commit the open transaction implicitly (the sandbox would be
+# committed, not rolled back), by their first words; they are never run inside a transaction.
+IMPLICIT_COMMIT = re.compile(
+    r"""^\s*(?:ANALYZE\s+(?:NO_WRITE_TO_BINLOG\s+|LOCAL\s+)?TABLES?
+          |OPTIMIZE\s+(?:NO_WRITE_TO_BINLOG\s+|LOCAL\s+)?TABLES?
+          |REPAIR\s+(?:NO_WRITE_TO_BINLOG\s+|LOCAL\s+)?TABLES?
+          |CHECK\s+TABLES?|CACHE\s+INDEX|LOAD\s+INDEX|FLUSH|RESET
+          |LOCK\s+TABLES?|UNLOCK\s+TABLES?|LOCK\s+INSTANCE|UNLOCK\s+INSTANCE
+          |GRANT|REVOKE|(?:CREATE|DROP|ALTER|RENAME)\s+(?:USER|ROLE)|SET\s+(?:PASSWORD|ROLE)
+          |INSTALL|UNINSTALL|XA|SHUTDOWN|RESTART|PURGE|START\s+(?:SLAVE|REPLICA)
+          |STOP\s+(?:SLAVE|REPLICA)|CHANGE\s+(?:MASTER|REPLICATION)|BINLOG|KILL)\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+_SET_STATEMENT = re.compile(r"SET\s+STATEMENT\b", re.IGNORECASE)
+
+# optimizer hints that replace the statement timeout the workbench set (MySQL 8)
+TIMEOUT_HINTS = frozenset({"max_execution_time"})
+
 # EXPLAIN with its options, in PostgreSQL, MySQL/MariaDB, SQLite and DuckDB spellings.
 _EXPLAIN_PREFIX = re.compile(
     r"""^\s*(?P<verb>EXPLAIN|ANALYZE)\b
@@ -194,6 +216,8 @@ class StatementInfo:
     explain: bool = False  # the statement is itself an EXPLAIN of ``inner``
     inner: StatementInfo | None = None
     problem: str | None = None  # a reason to refuse found while classifying (file writes)
+    commits: bool = False  # MySQL/MariaDB: commits the open transaction implicitly
+    calls: frozenset[str] = field(default_factory=frozenset)  # functions the parser doesn't know
 
     @property
     def is_write(self) -> bool:
@@ -259,7 +283,15 @@ def _has_code(piece: str) -> bool:
 
 def _classify_one(sql: str, read: str) -> StatementInfo:
     explained = _EXPLAIN_PREFIX.match(sql)
-    if explained and not (explained["verb"].upper() == "ANALYZE" and read == "postgres"):
+    # MariaDB's ANALYZE <statement> runs it (an EXPLAIN that executes); PostgreSQL's ANALYZE
+    # and MySQL's ANALYZE TABLE gather statistics instead
+    if (
+        explained
+        and explained["verb"].upper() == "ANALYZE"
+        and (read == "postgres" or _MAINTENANCE_TARGET.match(explained["rest"]))
+    ):
+        explained = None
+    if explained:
         inner = _classify_one(explained["rest"], read)
         executes = explained["verb"].upper() == "ANALYZE" or bool(
             _OPTION_ON.search(explained["opts"] or "")
@@ -279,7 +311,24 @@ def _classify_one(sql: str, read: str) -> StatementInfo:
             explain=True,
             inner=inner,
             problem=inner.problem,
+            commits=inner.commits,
+            calls=inner.calls if executes else frozenset(),
         )
+    if read == "mysql" and _SET_STATEMENT.match(_without_comments(sql)):
+        # MariaDB's SET STATEMENT var=value FOR <statement>: a setting (max_statement_time=0
+        # would lift the timeout) smuggled into one statement
+        return StatementInfo(sql=sql, kind=StatementKind.SESSION, operation="SET STATEMENT")
+    if read == "mysql":
+        committing = IMPLICIT_COMMIT.match(_without_comments(sql))
+        if committing:
+            label = " ".join(committing.group(0).split()).upper()
+            return StatementInfo(
+                sql=sql,
+                kind=StatementKind.DDL,
+                operation=label,
+                parsed=True,
+                commits=True,
+            )
     try:
         with quiet_sqlglot():
             tree = cast(exp.Expression, sqlglot.parse_one(sql, read=read))
@@ -293,6 +342,7 @@ def _classify_one(sql: str, read: str) -> StatementInfo:
 
 def _from_tree(sql: str, tree: exp.Expression) -> StatementInfo:
     functions = frozenset(_function_names(tree))
+    calls = frozenset(str(node.name).lower() for node in tree.find_all(exp.Anonymous))
     side_effects = tuple(sorted(f for f in functions if f in SIDE_EFFECT_FUNCTIONS))
     tables = _table_names(tree)
     written: tuple[str, ...] = ()
@@ -349,6 +399,7 @@ def _from_tree(sql: str, tree: exp.Expression) -> StatementInfo:
         functions=functions,
         side_effects=side_effects,
         problem=problem,
+        calls=calls,
     )
 
 
@@ -363,6 +414,22 @@ def authorize(info: StatementInfo, *, allow_writes: bool, read_only_enforced: bo
         UnsafeStatementError: with the reason and what to do instead.
     """
     label = info.operation or "statement"
+    if info.commits:
+        raise UnsafeStatementError(
+            f"{label} commits the open transaction implicitly on MySQL and MariaDB, so a "
+            "rollback could not undo it (nor what ran before it in the sandbox); the workbench "
+            "never runs it",
+            hint="run maintenance like this in a client of your own (mariadb, mysql) if you mean "
+            "it; for fresh statistics in a sandbox there is no safe equivalent on this engine",
+            kind=info.kind.value,
+        )
+    hints = sorted(info.functions & TIMEOUT_HINTS)
+    if hints:
+        raise UnsafeStatementError(
+            f"the {hints[0].upper()} hint would replace the timeout the workbench sets",
+            hint="remove the hint and pass timeout= instead, e.g. s.query(sql, timeout=120)",
+            kind=info.kind.value,
+        )
     if info.problem:
         raise UnsafeStatementError(
             info.problem,
@@ -408,8 +475,12 @@ def authorize(info: StatementInfo, *, allow_writes: bool, read_only_enforced: bo
         )
 
 
+def _without_comments(sql: str) -> str:
+    return re.sub(r"^(\s|--[^\n]*\n?|/\*[\s\S]*?\*/|\#[^\n]*\n?)+", "", sql)
+
+
 def _first_word(sql: str) -> str:
-    stripped = re.sub(r"^(\s|--[^\n]*\n?|/\*[\s\S]*?\*/)+", "", sql)
+    stripped = _without_comments(sql)
     match = re.match(r"[A-Za-z_]+", stripped)
     return match.group(0).upper() if match else "statement"
 

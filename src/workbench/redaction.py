@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,10 +23,12 @@ __all__ = [
     "MASK",
     "SecretScrubber",
     "mask_url",
+    "parameter_values",
     "redact_condition",
     "redact_secrets",
     "redact_sql",
     "scrub_text",
+    "scrub_values",
 ]
 
 
@@ -213,3 +215,42 @@ _TYPES = frozenset(
 
 def _is_type(word: str) -> bool:
     return word.upper() in _TYPES
+
+
+def parameter_values(args: Any) -> list[str]:
+    """The values among a statement's parameters that could identify someone, as text: strings
+    of 3 characters or more, numbers of 4 digits or more (shorter ones read as structure: a
+    LIMIT, a status code), longest first.
+
+    >>> parameter_values({"email": "ada@example.com", "limit": 20, "id": 123456})
+    ['ada@example.com', '123456']
+    """
+    if isinstance(args, Mapping):
+        items = list(args.values())
+    elif isinstance(args, list | tuple):
+        items = list(args)
+    else:
+        items = []
+    found: set[str] = set()
+    for value in items:
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if isinstance(value, str) and len(value) >= 3:
+            found.add(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            text = str(value)
+            if len(text.lstrip("-").replace(".", "")) >= 4:
+                found.add(text)
+    return sorted(found, key=len, reverse=True)
+
+
+def scrub_values(text: str, values: list[str]) -> str:
+    """``text`` with each of ``values`` (not inside a longer word or number) replaced by ``?``.
+
+    >>> scrub_values("Incorrect integer value: 'ada@example.com' for 'id'", ["ada@example.com"])
+    "Incorrect integer value: '?' for 'id'"
+    """
+    if not values:
+        return text
+    pattern = "|".join(rf"(?<![\w.@]){re.escape(v)}(?![\w.@])" for v in values)
+    return re.sub(pattern, "?", text)

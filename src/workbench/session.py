@@ -62,13 +62,31 @@ def connect(
     [1]
     """
     check_timeout(timeout)
-    if url_or_engine is None:
+    # no frame below holds the URL as text: a verbose traceback (%xmode Verbose) shows the
+    # locals of every frame, and the URL may carry a password
+    target = _Target(url_or_engine)
+    del url_or_engine
+    if target.value is None:
         return demo_session(timeout=timeout)
     from sqlalchemy.engine import Engine
 
-    if isinstance(url_or_engine, Engine):
-        return Session(url_or_engine, timeout=timeout, owns_engine=False)
-    return Session(_create_engine(url_or_engine, engine_options), timeout=timeout, owns_engine=True)
+    if isinstance(target.value, Engine):
+        return Session(target.value, timeout=timeout, owns_engine=False)
+    return Session(_create_engine(target, engine_options), timeout=timeout, owns_engine=True)
+
+
+class _Target:
+    """What :func:`connect` was given, shown masked wherever a frame's locals are printed."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str | URL | Engine | None) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        if self.value is None or not isinstance(self.value, str):
+            return repr(self.value)  # None, an Engine or a URL mask their password themselves
+        return f"'{mask_url(self.value)}'"
 
 
 def demo_session(*, scale: float = 1.0, timeout: float = DEFAULT_TIMEOUT_S) -> Session:
@@ -253,16 +271,16 @@ class Session:
         self.close()
 
 
-def _create_engine(url: str | URL, options: dict[str, Any]) -> Engine:
+def _create_engine(target: _Target | str, options: dict[str, Any]) -> Engine:
     from sqlalchemy import create_engine
     from sqlalchemy import exc as sa_exc
     from sqlalchemy.engine import make_url
 
     try:
-        parsed = make_url(url)
+        parsed = make_url(target.value if isinstance(target, _Target) else target)  # type: ignore[arg-type]
     except (sa_exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ConfigurationError(
-            f"not a database URL: {mask_url(str(url)) if '://' in str(url) else '(hidden)'}",
+            f"not a database URL: {_shown(target)}",
             hint="use a SQLAlchemy URL such as postgresql+psycopg://user@host/db, "
             "mysql+pymysql://root@host/db, sqlite:///file.db or duckdb:///file.duckdb",
         ) from None
@@ -286,6 +304,11 @@ def _create_engine(url: str | URL, options: dict[str, Any]) -> Engine:
             f"cannot use {mask_url(parsed)}: {scrub_text(str(exc))}",
             hint="check the URL's options",
         ) from None
+
+
+def _shown(target: _Target | str) -> str:
+    text = str(target.value if isinstance(target, _Target) else target)
+    return mask_url(text) if "://" in text else "(hidden)"
 
 
 def _message(exc: BaseException) -> str:

@@ -24,6 +24,7 @@ from workbench import formatting as fmt
 from workbench.capture.callsite import call_site
 from workbench.capture.raw import traced_raw_connection
 from workbench.fingerprint import fingerprint, normalize
+from workbench.redaction import parameter_values, redact_condition, scrub_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -224,7 +225,8 @@ class Capture:
             rows=rows if isinstance(rows, int) and rows >= 0 else None,
             call_site=site,
             source=source,
-            error=error,
+            # an engine's message may quote the values (the notebook has them; files will not)
+            error=scrub_values(error, parameter_values(_as_args(parameters))) if error else None,
             relationship=relationship,
         )
         with self._lock:
@@ -374,18 +376,29 @@ class Capture:
             f"<th>call site</th></tr>{rows}</table></div>"
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "summary": self.summary(),
-            "groups": self.groups(),
-            "statements": [e.__dict__ for e in self.entries],
-        }
+    def to_dict(self, *, redact_values: bool = True) -> dict[str, Any]:
+        """What an investigation keeps: with ``redact_values`` (the default) the parameters'
+        values become ``?``, as literals do in evidence and reports."""
+        shown = redact_condition if redact_values else str
+        groups = [
+            {**g, "example_params": shown(str(g.get("example_params") or ""))}
+            for g in self.groups()
+        ]
+        statements = [{**e.__dict__, "params": shown(e.params)} for e in self.entries]
+        return {"summary": self.summary(), "groups": groups, "statements": statements}
 
 
 def _orm_session_class() -> Any:
     from sqlalchemy.orm import Session as OrmSession
 
     return OrmSession
+
+
+def _as_args(parameters: Any) -> Any:
+    """Driver parameters as :func:`~workbench.redaction.parameter_values` reads them."""
+    if isinstance(parameters, dict | list | tuple):
+        return dict(parameters) if isinstance(parameters, dict) else list(parameters)
+    return [parameters] if parameters is not None else []
 
 
 def _short_repr(parameters: Any, limit: int = 200) -> str:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from workbench.errors import QueryError, WorkbenchError
+from workbench.errors import ConfigurationError, QueryError, WorkbenchError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
@@ -21,9 +22,24 @@ if TYPE_CHECKING:
     from workbench.catalog import ServerInfo, TableInfo
     from workbench.guard import StatementInfo
 
-__all__ = ["Dialect", "RunState"]
+__all__ = ["Dialect", "Effects", "RunState"]
 
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What a statement may do beyond what its text says, found in the server's catalogue:
+    through the functions it calls, the triggers its writes fire, the views it writes through.
+
+    ``refuse``: why a rollback could not undo it (it is never run); ``writes``: how a statement
+    that reads as a read writes (it needs ``allow_writes=True``); ``sequences``: the sequences
+    or counters it advances, which no rollback restores (a warning, once per session).
+    """
+
+    refuse: str | None = None
+    writes: str | None = None
+    sequences: tuple[str, ...] = ()
 
 
 class RunState:
@@ -31,13 +47,17 @@ class RunState:
     SIGINT handler, read when the driver's error arrives to tell a timeout from an interrupt),
     and what :meth:`Dialect.begin` changed on the connection that :meth:`Dialect.end` undoes."""
 
-    __slots__ = ("interrupted", "timed_out", "timeout_s", "undo")
+    __slots__ = ("interrupted", "lock_timeout_s", "started", "timed_out", "timeout_s", "undo")
 
-    def __init__(self, timeout_s: float) -> None:
+    def __init__(self, timeout_s: float, lock_timeout_s: float | None = None) -> None:
         self.timeout_s = timeout_s
+        #: how long a statement may wait for a lock before it gives up (shorter than the
+        #: statement timeout, so a lock wait reads as one)
+        self.lock_timeout_s = lock_timeout_s if lock_timeout_s is not None else timeout_s
         self.timed_out = False
         self.interrupted = False
         self.undo: list[str] = []
+        self.started = 0.0  # perf_counter() when the statement was sent
 
 
 class Dialect(ABC):
@@ -56,6 +76,9 @@ class Dialect(ABC):
     #: a statement stopped at its timeout may "succeed" with a cut-short result (MariaDB's
     #: BENCHMARK() returns 0): a success that took the whole timeout counts as a timeout
     silent_timeouts: ClassVar[bool] = False
+    #: settings that are the workbench's, not the caller's: the timeouts it sets on every
+    #: statement, the read-only mode, anything that would end or commit its transaction
+    guarded_settings: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, url: URL | None = None) -> None:
         self.url = url
@@ -92,8 +115,21 @@ class Dialect(ABC):
         """Stop the statement running on ``dbapi`` (called from another thread or a signal)."""
 
     def check_rollback_safe(self, info: StatementInfo, dbapi: Any) -> str | None:
-        """A reason rollback could not undo ``info`` on this server, or ``None``."""
+        """A reason rollback could not undo the write ``info`` on this server, or ``None``."""
         return None
+
+    def effects(self, info: StatementInfo, dbapi: Any, *, read_only: bool) -> Effects:
+        """What ``info`` may do through the server's catalogue (functions, triggers, views);
+        ``read_only``: it runs in a read-only transaction. The default knows only
+        :meth:`check_rollback_safe`."""
+        if info.is_write:
+            return Effects(refuse=self.check_rollback_safe(info, dbapi))
+        return Effects()
+
+    def describe_blockers(self, dbapi: Any, info: StatementInfo) -> list[str]:
+        """After a lock timeout: the other sessions holding locks on ``info``'s tables, as the
+        engine tells them (the transaction may have been rolled back already)."""
+        return []
 
     # -- errors -----------------------------------------------------------------------------
     @abstractmethod
@@ -115,10 +151,17 @@ class Dialect(ABC):
         """Check setting names (they are spliced into SET statements) and stringify values."""
         checked: dict[str, str] = {}
         for name, value in (settings or {}).items():
-            if not _SETTING_NAME.match(name):
-                raise QueryError(
+            if not isinstance(name, str) or not _SETTING_NAME.match(name):
+                raise ConfigurationError(
                     f"{name!r} is not a valid setting name",
                     hint="use the engine's setting name, e.g. work_mem",
+                )
+            if name.lower() in self.guarded_settings:
+                raise ConfigurationError(
+                    f"{name} is the workbench's to set, not a per-call setting: it bounds or "
+                    "protects every statement",
+                    hint="pass timeout= instead (seconds), e.g. s.query(sql, timeout=120) or "
+                    "wb.connect(url, timeout=120)",
                 )
             checked[name] = str(value)
         return checked

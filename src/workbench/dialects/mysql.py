@@ -9,19 +9,26 @@ Timeouts: MariaDB's ``max_statement_time`` covers every statement; MySQL's
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from workbench.catalog import ColumnInfo, IndexInfo, ServerInfo, TableInfo
 from workbench.dialects.base import (
     Dialect,
+    Effects,
     RunState,
     fetch_dicts,
     split_table_name,
     version_tuple,
 )
-from workbench.errors import ConnectionFailedError, QueryTimeoutError, WorkbenchError
-from workbench.guard import StatementKind
+from workbench.dialects.mysql_effects import statement_effects
+from workbench.errors import (
+    ConnectionFailedError,
+    LockTimeoutError,
+    QueryTimeoutError,
+    WorkbenchError,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -30,9 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["MariaDBDialect", "MySQLDialect"]
 
-TRANSACTIONAL_ENGINES = frozenset({"INNODB", "XTRADB", "ROCKSDB", "TOKUDB", "NDBCLUSTER", "NDB"})
 _TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
 _INTERRUPTED = 1317
+_LOCK_WAIT_TIMEOUT = 1205  # row locks and metadata locks alike
 _CONNECTION_CODES = {2002, 2003, 2006, 2013, 2055, 1040, 1045, 1049}
 
 
@@ -43,6 +50,19 @@ class MySQLDialect(Dialect):
     read_only_enforced = False  # DDL commits implicitly, even inside a read-only transaction
     server_side_timeout = False  # max_execution_time covers SELECT only
     transactional_ddl = False
+    guarded_settings = frozenset(
+        {
+            "max_execution_time",
+            "max_statement_time",
+            "lock_wait_timeout",
+            "innodb_lock_wait_timeout",
+            "autocommit",
+            "completion_type",  # CHAIN or RELEASE would change how the ROLLBACK ends
+            "transaction_read_only",
+            "tx_read_only",
+            "session_track_transaction_info",
+        }
+    )
 
     performance_settings: ClassVar[tuple[str, ...]] = (
         "version",
@@ -91,10 +111,16 @@ class MySQLDialect(Dialect):
     ) -> None:
         cur = dbapi.cursor()
         try:
-            statement, value = self._timeout_statement(timeout_s)
-            cur.execute(statement, (value,))
             for name, setting in settings.items():
                 cur.execute(f"SET SESSION {name} = %s", (_native(setting),))
+            # the workbench's own bounds come last: nothing before them can lift them
+            statement, value = self._timeout_statement(timeout_s)
+            cur.execute(statement, (value,))
+            lock_wait = max(1, math.ceil(state.lock_timeout_s))  # whole seconds only
+            cur.execute(
+                "SET SESSION innodb_lock_wait_timeout = %s, lock_wait_timeout = %s",
+                (lock_wait, lock_wait),
+            )
             cur.execute("START TRANSACTION READ ONLY" if read_only else "START TRANSACTION")
         finally:
             cur.close()
@@ -105,6 +131,9 @@ class MySQLDialect(Dialect):
         cur = dbapi.cursor()
         try:
             cur.execute(self._reset_timeout_statement())
+            cur.execute(
+                "SET SESSION innodb_lock_wait_timeout = DEFAULT, lock_wait_timeout = DEFAULT"
+            )
             for statement in state.undo:
                 cur.execute(statement)
         finally:
@@ -131,60 +160,31 @@ class MySQLDialect(Dialect):
             killer.close()
 
     def check_rollback_safe(self, info: StatementInfo, dbapi: Any) -> str | None:
-        if info.kind is StatementKind.DDL or (info.inner and info.inner.kind is StatementKind.DDL):
-            return (
-                f"{self.name} commits DDL ({info.operation}) implicitly, so a rollback cannot "
-                "undo it; the workbench does not run DDL on this engine"
-            )
-        if not info.is_write:
-            return None
-        if not info.written_tables:
-            return (
-                f"the workbench cannot tell which tables this {info.operation} writes, so it "
-                "cannot check that a rollback would undo it"
-            )
-        engines = self._storage_engines(dbapi, info.written_tables)
-        unsafe = sorted(
-            f"{t} ({e})" for t, e in engines.items() if e and e.upper() not in TRANSACTIONAL_ENGINES
+        return statement_effects(self.name, info, dbapi).refuse
+
+    def describe_blockers(self, dbapi: Any, info: StatementInfo) -> list[str]:
+        dbapi.rollback()
+        rows = fetch_dicts(
+            dbapi,
+            "SELECT t.trx_mysql_thread_id AS thread, p.USER AS user, p.HOST AS host, "
+            "TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) AS seconds, "
+            "t.trx_rows_locked AS rows_locked, t.trx_tables_locked AS tables_locked, "
+            "LEFT(COALESCE(t.trx_query, p.INFO, ''), 200) AS query "
+            "FROM information_schema.INNODB_TRX t "
+            "LEFT JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
+            "WHERE t.trx_mysql_thread_id <> CONNECTION_ID() "
+            "AND (t.trx_rows_locked > 0 OR t.trx_tables_locked > 0) ORDER BY t.trx_started",
         )
-        if unsafe:
-            return (
-                f"{', '.join(unsafe)} use a non-transactional storage engine: a rollback would "
-                "not undo the write"
-            )
-        return None
+        return [
+            f"thread {r['thread']} ({r['user']}@{r['host']}, transaction open {r['seconds']} s, "
+            f"{r['rows_locked']} rows locked)" + (f": {r['query']}" if r["query"] else "")
+            for r in rows
+        ]
 
-    def _storage_engines(
-        self, dbapi: Any, tables: Sequence[str], depth: int = 0
-    ) -> dict[str, str | None]:
-        """Each table's storage engine; a view stands for the tables it is defined on (a write
-        through a view changes them), an unreadable view for "unknown" (refused)."""
-        from workbench.guard import classify
-
-        found: dict[str, str | None] = {}
-        for table in tables:
-            schema, name = split_table_name(table)
-            rows = fetch_dicts(
-                dbapi,
-                "SELECT t.ENGINE AS engine, t.TABLE_TYPE AS type, v.VIEW_DEFINITION AS definition "
-                "FROM information_schema.TABLES t LEFT JOIN information_schema.VIEWS v "
-                "ON v.TABLE_SCHEMA = t.TABLE_SCHEMA AND v.TABLE_NAME = t.TABLE_NAME "
-                "WHERE t.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND t.TABLE_NAME = %s",
-                (schema, name),
-            )
-            if not rows:
-                found[table] = None  # no such table: the statement will fail by itself
-            elif rows[0]["type"] != "VIEW":
-                found[table] = rows[0]["engine"]
-            elif depth < 8 and rows[0]["definition"]:
-                below = classify(rows[0]["definition"], self.name).tables
-                if not below:
-                    found[f"{table} (a view)"] = "unknown"
-                for base, engine in self._storage_engines(dbapi, below, depth + 1).items():
-                    found[f"{base} (under the view {table})"] = engine
-            else:
-                found[f"{table} (a view)"] = "unknown"
-        return found
+    def effects(self, info: StatementInfo, dbapi: Any, *, read_only: bool) -> Effects:
+        if read_only and not info.is_write and not info.calls:
+            return Effects()  # a plain read in a read-only transaction: the server refuses writes
+        return statement_effects(self.name, info, dbapi)
 
     # -- errors -----------------------------------------------------------------------------
     def translate(self, exc: BaseException, sql: str, state: RunState) -> WorkbenchError | None:
@@ -200,6 +200,16 @@ class MySQLDialect(Dialect):
                 "stopped on the server",
                 hint="make it faster, or allow more time: wb.connect(url, timeout=120); the "
                 "session is still usable",
+                engine_message=message,
+                sqlstate=str(code),
+                sql=sql,
+            )
+        if code == _LOCK_WAIT_TIMEOUT:
+            return LockTimeoutError(
+                f"the statement waited {math.ceil(state.lock_timeout_s)} s for a lock another "
+                "session holds, and gave up",
+                hint="find what holds it (the open transactions are listed where the server "
+                "tells), wait for it to finish, or run when the table is quiet",
                 engine_message=message,
                 sqlstate=str(code),
                 sql=sql,

@@ -11,13 +11,32 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from workbench.catalog import ColumnInfo, IndexInfo, ServerInfo, TableInfo
-from workbench.dialects.base import Dialect, RunState, fetch_dicts, version_tuple
-from workbench.errors import ConnectionFailedError, QueryError, QueryTimeoutError, WorkbenchError
+from workbench.dialects.base import Dialect, Effects, RunState, fetch_dicts, version_tuple
+from workbench.dialects.postgresql_effects import statement_effects
+from workbench.errors import (
+    ConnectionFailedError,
+    LockTimeoutError,
+    QueryError,
+    QueryTimeoutError,
+    WorkbenchError,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from workbench.guard import StatementInfo
+
 __all__ = ["PostgreSQLDialect"]
+
+# the sessions holding granted locks on a statement's tables (after its lock wait timed out)
+_BLOCKERS_SQL = """
+SELECT DISTINCT a.pid, a.usename, a.application_name, a.state,
+       extract(epoch FROM now() - a.xact_start)::float8 AS seconds, left(a.query, 200) AS query
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.granted AND l.pid <> pg_backend_pid()
+  AND l.relation = ANY(ARRAY(SELECT to_regclass(x) FROM unnest(%s::text[]) AS x))
+ORDER BY a.pid
+"""
 
 _TABLE_SQL = """
 SELECT c.oid, n.nspname AS schema, c.relname AS name, c.reltuples::float8 AS reltuples,
@@ -63,6 +82,18 @@ class PostgreSQLDialect(Dialect):
     read_only_enforced = True
     server_side_timeout = True
     transactional_ddl = True
+    guarded_settings = frozenset(
+        {
+            "statement_timeout",
+            "lock_timeout",
+            "idle_in_transaction_session_timeout",
+            "idle_session_timeout",
+            "transaction_timeout",
+            "transaction_read_only",
+            "default_transaction_read_only",
+            "session_replication_role",  # "replica" turns off triggers and foreign keys
+        }
+    )
 
     performance_settings: ClassVar[tuple[str, ...]] = (
         "server_version",
@@ -128,13 +159,19 @@ class PostgreSQLDialect(Dialect):
         # psycopg opens the transaction itself before the first command; SET TRANSACTION must
         # be that first command, and one round trip carries it with the timeout and settings.
         parts: list[sql.Composable] = [sql.SQL("SET TRANSACTION READ ONLY")] if read_only else []
+        for name, value in settings.items():
+            parts.append(sql.SQL("SET LOCAL {} = {}").format(sql.SQL(name), sql.Literal(value)))
+        # the workbench's own bounds come last: nothing before them can lift them
         parts.append(
             sql.SQL("SET LOCAL statement_timeout = {}").format(
                 sql.Literal(f"{max(1, round(timeout_s * 1000))}ms")
             )
         )
-        for name, value in settings.items():
-            parts.append(sql.SQL("SET LOCAL {} = {}").format(sql.SQL(name), sql.Literal(value)))
+        parts.append(
+            sql.SQL("SET LOCAL lock_timeout = {}").format(
+                sql.Literal(f"{max(1, round(state.lock_timeout_s * 1000))}ms")
+            )
+        )
         with dbapi.cursor() as cur:
             cur.execute(sql.SQL("; ").join(parts))
 
@@ -161,6 +198,16 @@ class PostgreSQLDialect(Dialect):
         sqlstate = getattr(exc, "sqlstate", None)
         diag = getattr(exc, "diag", None)
         primary = (getattr(diag, "message_primary", None) or str(exc)).strip()
+        if sqlstate == "55P03" and "lock timeout" in primary:
+            return LockTimeoutError(
+                f"the statement waited {state.lock_timeout_s:g} s for a lock another session "
+                "holds, and gave up",
+                hint="find what holds it (the blockers are listed where PostgreSQL tells), "
+                "wait for it to finish, or run when the table is quiet",
+                engine_message=primary,
+                sqlstate=sqlstate,
+                sql=sql,
+            )
         if isinstance(exc, psycopg.errors.QueryCanceled) or sqlstate == "57014":
             return QueryTimeoutError(
                 f"the statement ran longer than its timeout ({state.timeout_s:g} s) and was "
@@ -194,6 +241,22 @@ class PostgreSQLDialect(Dialect):
             position=int(position) if position else None,
             hint=(hint and f"{hint}") or None,
         )
+
+    # -- what a statement reaches -----------------------------------------------------------
+    def effects(self, info: StatementInfo, dbapi: Any, *, read_only: bool) -> Effects:
+        if not info.calls and not info.is_write:
+            return Effects()  # a read: the read-only transaction refuses every local write
+        return statement_effects(info, dbapi, read_only=read_only)
+
+    def describe_blockers(self, dbapi: Any, info: StatementInfo) -> list[str]:
+        dbapi.rollback()  # the failed transaction accepts no query
+        rows = fetch_dicts(dbapi, _BLOCKERS_SQL, [list(info.tables)])
+        return [
+            f"pid {r['pid']} ({r['usename']}"
+            + (f", {r['application_name']}" if r["application_name"] else "")
+            + f", {r['state']}, transaction open {r['seconds']:.0f} s): {r['query']}"
+            for r in rows
+        ]
 
     # -- plans ----------------------------------------------------------------------------------
     def explain_command(self, sql: str, *, analyze: bool, write: bool) -> str:

@@ -30,6 +30,8 @@ class SQLiteDialect(Dialect):
     """SQLite (the ``sqlite3`` module)."""
 
     name = "sqlite"
+    # query_only is how reads are kept read-only; writable_schema edits sqlite_master directly
+    guarded_settings = frozenset({"query_only", "writable_schema", "trusted_schema"})
     read_only_enforced = True  # PRAGMA query_only refuses every write
     server_side_timeout = True  # the progress handler is in-process and exact
     transactional_ddl = True

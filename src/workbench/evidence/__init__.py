@@ -210,7 +210,7 @@ class Evidence:
     # -- the payload ------------------------------------------------------------------------------
     def blocks(self, *, budget: int = DEFAULT_BUDGET) -> list[tuple[str, str]]:
         """``(kind, text)`` data blocks, redacted, plans condensed to fit ``budget`` tokens."""
-        sql_text = self._sql(self.sql) if self.sql else None
+        sql_text = _clipped_sql(self._sql(self.sql)) if self.sql else None
         blocks: list[tuple[str, str]] = [
             ("environment", environment(self.dialect, self.server, self.settings))
         ]
@@ -279,3 +279,17 @@ class Evidence:
             f"profiles, {len(self.captures)} captures, {len(self.tables)} tables, "
             f"~{estimate_tokens(self.payload()):,} tokens>"
         )
+
+
+#: the query block keeps this many characters (a generated 20,000-term IN list says what it
+#: is in its first few thousand)
+MAX_SQL_CHARS = 12_000
+
+
+def _clipped_sql(sql: str) -> str:
+    if len(sql) <= MAX_SQL_CHARS:
+        return sql
+    return (
+        sql[:MAX_SQL_CHARS]
+        + f"\n… ({len(sql) - MAX_SQL_CHARS:,} more characters of the statement left out)"
+    )

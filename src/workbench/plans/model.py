@@ -193,6 +193,9 @@ class Plan:
         self.sql = sql
         self.notes = notes or []
         self.statement_rows: int | None = None  # rows the statement returned, when it was timed
+        #: the parameters' values the plan may quote (a custom plan shows them in its
+        #: conditions): kept here for the notebook, replaced by ``?`` in :meth:`to_dict`
+        self.hidden_values: tuple[str, ...] = ()
         self._totals: dict[str, float] = {}
         # a parser that numbered and linked the nodes as it built them passes them in
         self.nodes: list[PlanNode] = nodes if nodes is not None else []
@@ -347,7 +350,8 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         """What is needed to rebuild the plan (:func:`workbench.plans.from_dict`): the engine's
         document and how to read it."""
-        data = {"dialect": self.dialect, "format": self.format, "raw": self.raw, "sql": self.sql}
+        raw = _without_values(self.raw, self.hidden_values) if self.hidden_values else self.raw
+        data = {"dialect": self.dialect, "format": self.format, "raw": raw, "sql": self.sql}
         if self.format.startswith("sqlite") or self.statement_rows is not None:
             data["execution_time_ms"] = self.execution_time_ms
             data["rows"] = self.statement_rows
@@ -371,3 +375,16 @@ class Plan:
     def __repr__(self) -> str:
         total = f" {self.total_time_ms:.3f} ms" if self.total_time_ms is not None else ""
         return f"<Plan {self.dialect} {len(self.nodes)} nodes{total} root={self.root.label!r}>"
+
+
+def _without_values(document: Any, values: tuple[str, ...]) -> Any:
+    """``document`` (JSON-like) with ``values`` replaced by ``?`` in every string it holds."""
+    from workbench.redaction import scrub_values
+
+    if isinstance(document, str):
+        return scrub_values(document, list(values))
+    if isinstance(document, list):
+        return [_without_values(item, values) for item in document]
+    if isinstance(document, dict):
+        return {key: _without_values(item, values) for key, item in document.items()}
+    return document

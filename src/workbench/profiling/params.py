@@ -99,13 +99,24 @@ class ParamSource:
         return self.params is not None
 
     def describe(self) -> str:
+        """How the values were given, without the values themselves (they can be personal
+        data, and this description goes into evidence, investigations and reports): random
+        draws show their range, constants show as ``?``.
+
+        >>> ParamSource({"email": "ada@example.com", "id": uniform(1, 99)}).describe()
+        '{email: ?, id: uniform(1, 99)}'
+        """
         if self.params is None:
             return "none"
         if self.kind == "callable":
             return f"callable {getattr(self.params, '__name__', '')}".strip()
         if self.kind == "list":
             return f"list of {len(self.params)}"
-        return repr(dict(self.params))
+        shown = ", ".join(
+            f"{name}: {value!r}" if isinstance(value, _Uniform | _Choice) else f"{name}: ?"
+            for name, value in dict(self.params).items()
+        )
+        return "{" + shown + "}"
 
     def values(self, count: int) -> list[Mapping[str, Any]]:
         """The mappings for executions ``0 .. count-1`` (computed now, outside any timing)."""

@@ -62,6 +62,8 @@ def analyze(evidence: Evidence) -> list[Finding]:
     for rule in RULES:
         try:
             found.extend(rule(ctx))
+        except RecursionError:  # an expression deeper than any rule walks: say so, quietly
+            log.info("offline rule %s skipped a statement nested too deeply", rule.__name__)
         except Exception:  # one broken rule must not silence the others
             log.warning("offline rule %s failed and was skipped", rule.__name__, exc_info=True)
     found = _without_superseded(found)

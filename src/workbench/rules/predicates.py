@@ -159,12 +159,22 @@ def _outside_quotes(text: str, replacements: tuple[tuple[str, str], ...]) -> str
 
 def conjuncts(expression: exp.Expr | None) -> list[exp.Expr]:
     """The AND-ed parts of ``expression``, parentheses removed."""
-    if expression is None:
-        return []
-    expression = _unparen(expression)
-    if isinstance(expression, exp.And):
-        return conjuncts(expression.this) + conjuncts(expression.expression)
-    return [expression]
+    return [] if expression is None else _flatten(expression, exp.And)
+
+
+def _flatten(expression: exp.Expr, connective: type[exp.Expr]) -> list[exp.Expr]:
+    """The operands of a chain of ``connective`` (AND, OR), in order, parentheses removed;
+    without recursion: a generated ``WHERE`` of 20,000 ORs is 20,000 levels deep."""
+    out: list[exp.Expr] = []
+    stack = [expression]
+    while stack:
+        node = _unparen(stack.pop())
+        if isinstance(node, connective):
+            stack.append(node.expression)
+            stack.append(node.this)
+        else:
+            out.append(node)
+    return out
 
 
 def predicates(text: str | None, dialect: str, types: ColumnTypes | None = None) -> list[Predicate]:
@@ -215,10 +225,7 @@ def _any_of(expression: exp.Or, types: ColumnTypes | None) -> Predicate:
 
 
 def _disjuncts(expression: exp.Expr) -> list[exp.Expr]:
-    expression = _unparen(expression)
-    if isinstance(expression, exp.Or):
-        return _disjuncts(expression.this) + _disjuncts(expression.expression)
-    return [expression]
+    return _flatten(expression, exp.Or)
 
 
 def _make(
