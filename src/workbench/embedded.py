@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import EmbeddedServerError, WorkbenchWarning
+from workbench.errors import EmbeddedServerError, warn
 from workbench.paths import workbench_home
 
 __all__ = ["DemoDatabase", "EmbeddedPostgres", "demo_database", "workbench_home"]
@@ -194,11 +194,9 @@ def _sqlite_fallback(reason: EmbeddedServerError, *, scale: float) -> DemoDataba
     path = home / f"{_database_name(scale)}.sqlite"
     if not _fallback_announced:
         _fallback_announced = True
-        warnings.warn(
+        warn(
             f"the embedded PostgreSQL could not start ({reason.message.splitlines()[0]}); using "
-            f"SQLite with the same demo data instead ({path})",
-            WorkbenchWarning,
-            stacklevel=4,
+            f"SQLite with the same demo data instead ({path})"
         )
     url = f"sqlite:///{path}"
     with _demo_lock(home):

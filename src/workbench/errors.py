@@ -45,6 +45,7 @@ __all__ = [
     "UnsafeStatementError",
     "WorkbenchError",
     "WorkbenchWarning",
+    "warn",
 ]
 
 
@@ -59,7 +60,8 @@ class WorkbenchError(Exception):
         self.hint = hint
         super().__init__(message if not hint else f"{message}\n→ {hint}")
 
-    def _render_traceback_(self) -> list[str]:
+    @property
+    def _render_traceback_(self) -> Callable[[], list[str]]:
         """What IPython shows instead of a traceback: the error's name, message and hint."""
         return _short_traceback(self, self.message, self.hint)
 
@@ -137,7 +139,8 @@ class QueryCancelled(KeyboardInterrupt):
         super().__init__(message)
         self.message = message
 
-    def _render_traceback_(self) -> list[str]:
+    @property
+    def _render_traceback_(self) -> Callable[[], list[str]]:
         return _short_traceback(self, self.message, None)
 
 
@@ -165,10 +168,30 @@ class WorkbenchWarning(UserWarning):
     """Something worked, differently from what was asked (e.g. the SQLite fallback)."""
 
 
-def _short_traceback(error: BaseException, message: str, hint: str | None) -> list[str]:
+def _short_traceback(
+    error: BaseException, message: str, hint: str | None
+) -> Callable[[], list[str]]:
+    """IPython calls ``_render_traceback_()`` where it exists: with ``WORKBENCH_TRACEBACKS`` set,
+    it does not exist (the attribute raises), and IPython shows its full traceback."""
     if os.environ.get("WORKBENCH_TRACEBACKS"):
-        raise NotImplementedError  # IPython falls back to its full traceback
+        raise AttributeError("_render_traceback_")
     lines = [f"\x1b[31m{type(error).__name__}\x1b[0m: {message}"]
     if hint:
         lines.append(f"→ {hint}")
-    return lines
+    return lambda: lines
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn(message: str) -> None:
+    """A :class:`WorkbenchWarning` pointing at the first caller outside the workbench (the
+    notebook cell), however deep in the package it was raised."""
+    import sys
+    import warnings
+
+    level, frame = 2, sys._getframe(1)  # 2: the caller of warn()
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        level += 1
+        frame = frame.f_back  # type: ignore[assignment]
+    warnings.warn(message, WorkbenchWarning, stacklevel=level)

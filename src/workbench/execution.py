@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -41,7 +40,7 @@ from workbench.errors import (
     QueryTimeoutError,
     UnsafeStatementError,
     WorkbenchError,
-    WorkbenchWarning,
+    warn,
 )
 from workbench.guard import StatementInfo, StatementKind
 from workbench.redaction import parameter_values, scrub_values
@@ -200,6 +199,18 @@ class Executor:
                 raw.close()
 
     def connection_error(self, exc: BaseException) -> ConnectionFailedError:
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+        if isinstance(exc, PoolTimeout):  # the pool waited pool_timeout for a free connection
+            pool = self.engine.pool
+            size = getattr(pool, "size", lambda: None)()
+            overflow = getattr(pool, "_max_overflow", None)
+            return ConnectionFailedError(
+                f"every connection of the session's pool is in use ({size} + {overflow} "
+                "overflow); none came free in time",
+                hint="close what holds them (threads running statements, ORM sessions left "
+                "open), or give the pool more: wb.connect(url, pool_size=20, max_overflow=20)",
+            )
         orig = getattr(exc, "orig", None) or exc
         translated = self.dialect.translate(orig, "", RunState(self.timeout_s))
         message = translated.message if translated else str(orig)
@@ -269,11 +280,9 @@ class Executor:
         fresh = [name for name in effects.sequences if name not in self._warned_sequences]
         if fresh:
             self._warned_sequences.update(fresh)
-            warnings.warn(
+            warn(
                 f"{info.operation} takes values from {', '.join(fresh)}: the rollback undoes "
-                "the rows, not the sequence (those values are used up, leaving a gap)",
-                WorkbenchWarning,
-                stacklevel=5,
+                "the rows, not the sequence (those values are used up, leaving a gap)"
             )
 
     @contextlib.contextmanager

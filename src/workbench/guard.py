@@ -176,6 +176,8 @@ IMPLICIT_COMMIT = re.compile(
 )
 
 _SET_STATEMENT = re.compile(r"SET\s+STATEMENT\b", re.IGNORECASE)
+_CALLED_NAME = re.compile(r"\b([A-Za-z_][\w$]*)\s*\(")
+_NOT_CALLS = frozenset({"call", "do", "values", "in", "exists", "and", "or", "not", "as"})
 
 # optimizer hints that replace the statement timeout the workbench set (MySQL 8)
 TIMEOUT_HINTS = frozenset({"max_execution_time"})
@@ -384,6 +386,11 @@ def _from_tree(sql: str, tree: exp.Expression) -> StatementInfo:
         keyword = str(tree.this).upper()
         kind = _COMMAND_KINDS.get(keyword, StatementKind.UNKNOWN)
         operation = keyword
+        if keyword in ("CALL", "DO"):
+            # opaque to the parser: the procedure called, or the code block's own text, is
+            # read for the functions it calls
+            calls = frozenset(name.lower() for name in _CALLED_NAME.findall(sql)) - _NOT_CALLS
+            side_effects = tuple(sorted(calls & SIDE_EFFECT_FUNCTIONS))
         if kind is StatementKind.WRITE:
             target = _COMMAND_TARGET.match(sql)
             name = next((g for g in target.groups() if g), None) if target else None

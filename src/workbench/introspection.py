@@ -6,11 +6,10 @@ timed, rolled-back transaction (:meth:`~workbench.execution.Executor.introspect`
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from workbench.errors import QueryError, WorkbenchWarning
+from workbench.errors import QueryError, warn
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,15 +69,9 @@ def tables_in(executor: Executor, sql: str) -> list[TableInfo]:
     ]
     missing = [name for name, info in zip(statement.tables, found, strict=True) if not info]
     if not statement.parsed:
-        warnings.warn(
-            "could not read the statement's tables (it did not parse): check its syntax",
-            WorkbenchWarning,
-            stacklevel=3,  # the caller of s.tables_in()
-        )
+        warn("could not read the statement's tables (it did not parse): check its syntax")
     elif missing:
-        warnings.warn(
-            f"not found in the database: {', '.join(missing)}", WorkbenchWarning, stacklevel=3
-        )
+        warn(f"not found in the database: {', '.join(missing)}")
     return [info for info in found if info is not None]
 
 

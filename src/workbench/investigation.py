@@ -68,6 +68,9 @@ class StepKind(enum.StrEnum):
     DATA = "data"
 
 
+_REBUILT = frozenset({StepKind.PLAN, StepKind.FIX, StepKind.EVIDENCE})
+
+
 @dataclass
 class Step:
     """One recorded step. ``data`` is JSON; ``artefacts`` are files in the folder."""
@@ -168,7 +171,9 @@ class Investigation:
             data=data,
             artefacts=artefacts,
             code=code,
-            _object=obj,
+            # what holds plans is read back from what was saved, so an export shows exactly
+            # that (a plan's parameter values are left out of the saved copy)
+            _object=None if kind in _REBUILT else obj,
         )
         self.steps.append(step)
         self.save()
@@ -229,7 +234,7 @@ class Investigation:
             return StepKind.FIX, obj.to_dict(), []
         if isinstance(obj, Finding):
             return StepKind.FINDINGS, {"findings": [obj.to_dict()]}, []
-        if isinstance(obj, list | tuple) and obj and all(isinstance(f, Finding) for f in obj):
+        if isinstance(obj, list | tuple) and all(isinstance(f, Finding) for f in obj):
             return StepKind.FINDINGS, {"findings": [f.to_dict() for f in obj]}, []
         if _is_figure(obj):
             return StepKind.FIGURE, {}, self._save_figure(obj, f"step{number:03d}-figure")

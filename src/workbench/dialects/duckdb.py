@@ -9,17 +9,29 @@ transactional too).
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from workbench.catalog import ColumnInfo, IndexInfo, ServerInfo, TableInfo
-from workbench.dialects.base import Dialect, RunState, fetch_dicts, split_table_name, version_tuple
+from workbench.dialects.base import (
+    Dialect,
+    Effects,
+    RunState,
+    fetch_dicts,
+    split_table_name,
+    version_tuple,
+)
 from workbench.errors import QueryTimeoutError, WorkbenchError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from workbench.guard import StatementInfo
+
 __all__ = ["DuckDBDialect"]
+
+_SEQUENCE = re.compile(r"nextval\('([^']+)'")
 
 
 class DuckDBDialect(Dialect):
@@ -95,7 +107,32 @@ class DuckDBDialect(Dialect):
                 engine_message=message,
                 sql=sql,
             )
-        return self.query_error(message, sql, sqlstate=type(exc).__name__)
+        hint = None
+        lowered = message.lower()
+        if "conflict" in lowered or "connection is busy" in lowered:
+            hint = (
+                "another connection changed the same rows at the same time (DuckDB refuses "
+                "conflicting writes rather than waiting): run it again when that one is done"
+            )
+        return self.query_error(message, sql, sqlstate=type(exc).__name__, hint=hint)
+
+    # -- what a statement reaches -----------------------------------------------------------
+    def effects(self, info: StatementInfo, dbapi: Any, *, read_only: bool) -> Effects:
+        operation = (info.inner.operation if info.inner else info.operation).upper()
+        if operation.startswith("EXPORT"):
+            return Effects(refuse=f"{operation} writes files, which a rollback cannot undo")
+        if not info.is_write or not operation.startswith("INSERT") or not info.written_tables:
+            return Effects()
+        names = [t.split(".")[-1].strip('"') for t in info.written_tables]
+        rows = fetch_dicts(
+            dbapi,
+            "SELECT DISTINCT column_default AS d FROM duckdb_columns() "
+            "WHERE column_default LIKE 'nextval(%' "
+            f"AND table_name IN ({', '.join('?' for _ in names)})",
+            names,
+        )
+        found = [_SEQUENCE.search(str(r["d"])) for r in rows]
+        return Effects(sequences=tuple(m.group(1) for m in found if m))
 
     # -- plans ----------------------------------------------------------------------------------
     def explain_command(self, sql: str, *, analyze: bool, write: bool) -> str:

@@ -116,7 +116,7 @@ class MySQLDialect(Dialect):
             # the workbench's own bounds come last: nothing before them can lift them
             statement, value = self._timeout_statement(timeout_s)
             cur.execute(statement, (value,))
-            lock_wait = max(1, math.ceil(state.lock_timeout_s))  # whole seconds only
+            lock_wait = _lock_wait_seconds(state)
             cur.execute(
                 "SET SESSION innodb_lock_wait_timeout = %s, lock_wait_timeout = %s",
                 (lock_wait, lock_wait),
@@ -206,7 +206,7 @@ class MySQLDialect(Dialect):
             )
         if code == _LOCK_WAIT_TIMEOUT:
             return LockTimeoutError(
-                f"the statement waited {math.ceil(state.lock_timeout_s)} s for a lock another "
+                f"the statement waited {_lock_wait_seconds(state)} s for a lock another "
                 "session holds, and gave up",
                 hint="find what holds it (the open transactions are listed where the server "
                 "tells), wait for it to finish, or run when the table is quiet",
@@ -399,3 +399,9 @@ def _native(value: str) -> Any:
         except ValueError:
             continue
     return value
+
+
+def _lock_wait_seconds(state: RunState) -> int:
+    """InnoDB's lock wait in whole seconds, rounded down so it ends before the statement's
+    timeout does (one second at least: the server's minimum)."""
+    return max(1, math.floor(state.lock_timeout_s))

@@ -79,7 +79,8 @@ def statement_effects(dialect: str, info: StatementInfo, dbapi: Any) -> Effects:
                 f"({routine.data_access.lower()})"
             )
             reached += walker.reached_by_body(routine.body, f"written by {routine.name}()")
-    if info.is_write and not called:
+    locks_only = info.operation.endswith("(row locks)")  # SELECT ... FOR UPDATE writes nothing
+    if info.is_write and not called and not locks_only:
         if not info.written_tables:
             return Effects(
                 refuse=f"the workbench cannot tell which tables this {info.operation} writes, "

@@ -108,6 +108,15 @@ class SQLiteDialect(Dialect):
                 sql=sql,
             )
         hint = None
+        if "is locked" in message.lower():
+            return self.query_error(
+                f"{message}: another connection holds a write lock on this SQLite file",
+                sql,
+                sqlstate=getattr(exc, "sqlite_errorname", None),
+                hint="a transaction left open elsewhere (another notebook, a program, a "
+                "connection of your app) holds it: commit or close that connection, then run "
+                "this again; nothing was changed",
+            )
         if "readonly" in message.replace("-", "").replace(" ", "").lower():
             hint = (
                 "the statement writes; pass allow_writes=True to run it inside a transaction "
