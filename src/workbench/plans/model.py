@@ -52,6 +52,15 @@ class Misestimate(NamedTuple):
         return f"{self.factor:,.0f}× {self.direction}estimated"
 
 
+#: operations that stop pulling rows once they have enough (PostgreSQL, MySQL, DuckDB names)
+_EARLY_STOPPERS = frozenset({"limit", "streaming_limit"})
+#: operations that read their whole input before passing a row on (a plain or hashed
+#: aggregate, a sort, the build side of a hash join, a hashed set operation); a Hash Join, a
+#: GroupAggregate or a Nested Loop pass rows on as they come
+_READS_EVERYTHING = frozenset({"hash", "aggregate", "hashaggregate", "mixedaggregate", "setop"})
+_READS_EVERYTHING_PREFIXES = ("sort", "incremental sort", "top_n", "order", "hashsetop")
+
+
 class Spill(NamedTuple):
     """Work that did not fit in memory and went to disk."""
 
@@ -109,7 +118,9 @@ class PlanNode:
 
     @property
     def misestimate(self) -> Misestimate | None:
-        """Estimated vs actual rows, per loop (``None`` without actual rows)."""
+        """Estimated vs actual rows, per loop (``None`` without actual rows, and for fewer rows
+        than estimated where the node :attr:`stopped_early`: that says nothing of the
+        estimate)."""
         if self.actual_rows is None or self.estimated_rows is None or self.never_executed:
             return None
         # Per loop, as the engine estimates: an inner lookup that finds nothing in 100,000 loops
@@ -120,8 +131,32 @@ class PlanNode:
         if actual > estimated:
             return Misestimate(actual / estimated, "under")
         if actual < estimated:
-            return Misestimate(estimated / actual, "over")
+            return None if self.stopped_early else Misestimate(estimated / actual, "over")
         return Misestimate(1.0, "exact")
+
+    @property
+    def stopped_early(self) -> bool:
+        """Whether the node's consumer stopped asking for rows before it ran out: a ``LIMIT``
+        above it, reached through nodes that pass rows on as they come (not through a Sort, a
+        Hash or a hashed aggregate, which read everything first), or the inner side of a
+        nested-loop semi or anti join, which stops at the first match. The estimate is of all
+        the rows the node could produce; fewer came because fewer were asked for."""
+        child, node = self, self.parent
+        while node is not None:
+            operation = node.operation.lower()
+            if operation.split(":")[0].strip() in _EARLY_STOPPERS:
+                return True
+            if (
+                node.join_type in ("Semi", "Anti")
+                and operation.startswith("nested loop")
+                and len(node.children) > 1
+                and child is node.children[1]
+            ):
+                return True
+            if operation in _READS_EVERYTHING or operation.startswith(_READS_EVERYTHING_PREFIXES):
+                return False
+            child, node = node, node.parent
+        return False
 
     @property
     def label(self) -> str:

@@ -146,23 +146,34 @@ def plan_to_frame(plan: Plan) -> pd.DataFrame:
 # -- HTML -----------------------------------------------------------------------------------------
 _STYLE = """
 .wb-plan{font:13px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1f2328}
-.wb-plan .wb-head{margin:0 0 6px;color:#57606a}
-.wb-plan ul{list-style:none;margin:0;padding-left:18px;border-left:1px solid #d0d7de}
+.wb-plan .wb-head,.wb-plan .wb-legend{margin:0 0 4px;color:#57606a}
+.wb-plan .wb-legend{font-size:11px}
+.wb-plan ul{list-style:none;margin:0;padding-left:16px;border-left:1px solid #d0d7de}
 .wb-plan>ul{padding-left:0;border-left:none}
-.wb-plan li{margin:2px 0}
-.wb-plan summary{cursor:pointer;padding:2px 6px;border-radius:4px;display:flex;gap:10px;
- align-items:baseline;flex-wrap:wrap}
-.wb-plan summary:hover{outline:1px solid #8c959f}
+.wb-plan li{margin:1px 0}
+.wb-plan summary{cursor:pointer;padding:1px 6px;border-radius:4px;display:flex;gap:8px;
+ align-items:center;flex-wrap:wrap;border-left:3px solid transparent}
+.wb-plan summary:hover{background:#f6f8fa}
+.wb-plan .wb-path>summary{border-left-color:#cf222e}
 .wb-plan .wb-op{font-weight:600}
+.wb-plan .wb-hot>summary .wb-op{font-weight:700}
 .wb-plan .wb-id{color:#8c959f;font-size:11px}
-.wb-plan .wb-time{font-variant-numeric:tabular-nums}
-.wb-plan .wb-rows{color:#57606a;font-variant-numeric:tabular-nums}
-.wb-plan .wb-badge{font-size:11px;padding:0 5px;border-radius:8px;background:#fff1e5;
- color:#9a3412;border:1px solid #fdba74}
-.wb-plan .wb-hot{background:#ffebe9;color:#82071e;border-color:#ff8182}
-.wb-plan .wb-props{margin:2px 0 4px 8px;font-size:12px;color:#424a53}
-.wb-plan .wb-props td{padding:0 10px 0 0;vertical-align:top}
-.wb-plan .wb-props td:first-child{color:#8c959f;white-space:nowrap}
+.wb-plan .wb-bar{position:relative;display:inline-block;width:90px;height:8px;border-radius:2px;
+ background:#f6f8fa;border:1px solid #d0d7de;overflow:hidden;flex:none}
+.wb-plan .wb-bar i{position:absolute;left:0;top:0;bottom:0}
+.wb-plan .wb-bar .wb-incl{background:#d8dee4}
+.wb-plan .wb-bar .wb-excl{background:#54aeff}
+.wb-plan .wb-bar .wb-high{background:#cf222e}
+.wb-plan .wb-time,.wb-plan .wb-rows,.wb-plan .wb-extra{font-variant-numeric:tabular-nums}
+.wb-plan .wb-rows,.wb-plan .wb-extra,.wb-plan .wb-share{color:#57606a}
+.wb-plan .wb-badge{font-size:11px;padding:0 5px;border-radius:8px;color:#9a6700;
+ border:1px solid #d4a72c}
+.wb-plan .wb-muted{color:#8c959f;border-color:#d0d7de}
+.wb-plan .wb-cond{color:#57606a;font:11px ui-monospace,SFMono-Regular,Menlo,monospace;
+ margin:0 0 1px 30px;white-space:pre-wrap;word-break:break-word}
+.wb-plan .wb-props{margin:2px 0 4px 30px;font-size:12px;color:#424a53;border-collapse:collapse}
+.wb-plan .wb-props th{padding:0 12px 0 0;vertical-align:top;text-align:left;font-weight:normal;
+ color:#8c959f;white-space:nowrap}
 .wb-plan code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;white-space:pre-wrap;
  word-break:break-word}
 .wb-plan .wb-note{color:#57606a;font-size:12px}
@@ -170,93 +181,99 @@ _STYLE = """
 
 
 def plan_to_html(plan: Plan) -> str:
-    """A collapsible tree: nodes coloured by their share of the total, hot path and
-    misestimates flagged, properties one click away; everything escaped."""
-    hot = {id(n) for n in plan.hot_path[:3]}
-    body = _html_node(plan, plan.root, hot)
+    """The plan as a static tree (no script): per node a bar of its own time (solid) and its
+    subtree's (faint) as a share of the total, rows estimated → actual, the misestimate
+    factor, loops, buffers, cost, its first condition, and its details in a table one click
+    away (the same facts as the notebook's view); the hot path marked; everything escaped."""
+    from workbench.plans.view_data import plan_data
+
+    data = plan_data(plan)
+    facts_by_id = {n["id"]: n for n in data["nodes"]}
+    body = _html_tree(plan, facts_by_id, data["timed"])
     notes = "".join(f"<div class='wb-note'>{html.escape(n)}</div>" for n in plan.notes)
+    legend = (
+        "bar: the node's own time (solid) and with its children (faint), as a share of the "
+        "total; ▲ more rows than estimated, ▼ fewer"
+        if data["timed"]
+        else "estimates only: the bar is the node's own cost against the costliest node"
+    )
     return (
         f"<div class='wb-plan'><style>{_STYLE}</style>"
-        f"<div class='wb-head'>{html.escape(_headline(plan))}</div>"
+        f"<div class='wb-head'>{html.escape(data['headline'])}</div>"
+        f"<div class='wb-legend'>{html.escape(legend)}</div>"
         f"<ul>{body}</ul>{notes}</div>"
     )
 
 
-def _html_node(plan: Plan, root: PlanNode, hot: set[int]) -> str:
+def _html_tree(plan: Plan, facts: dict[int, dict[str, Any]], timed: bool) -> str:
     # iterative, so a 10,000-deep plan renders without recursion limits
     parts: list[str] = []
-    stack: list[PlanNode | str] = [root]
+    stack: list[PlanNode | str] = [plan.root]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             parts.append(item)
             continue
-        parts.append(_html_open(plan, item, hot))
+        node_facts = facts.get(item.id) if not item.synthetic else None
+        parts.append(_html_open(item, node_facts, timed))
         stack.append("</ul></details></li>")
         stack.extend(reversed(item.children))
     return "".join(parts)
 
 
-def _html_open(plan: Plan, node: PlanNode, hot: set[int]) -> str:
+def _html_open(node: PlanNode, data: dict[str, Any] | None, timed: bool) -> str:
     esc = html.escape
-    share = plan.share(node) if not node.synthetic else None
-    alpha = min(0.45, (share or 0.0) * 0.6)  # a tint, so the text stays readable
-    style = f" style='background:rgba(207,34,46,{alpha:.2f})'" if alpha >= 0.03 else ""
-    badges = []
-    if id(node) in hot and share:
-        badges.append(f"<span class='wb-badge wb-hot'>hot {share:.0%}</span>")
-    miss = node.misestimate
-    if miss and miss.factor >= MISESTIMATE_THRESHOLD:
-        badges.append(
-            f"<span class='wb-badge' title='{esc(str(miss))}'>"
-            f"{miss.arrow}{miss.factor:,.0f}× rows</span>"
+    if data is None:  # a synthetic node (several statements' roots): its label only
+        return (
+            f"<li><details open><summary><span class='wb-op'>{esc(node.label)}</span></summary><ul>"
         )
-    if node.spill:
-        badges.append(f"<span class='wb-badge'>{esc(node.spill.kind)} spill</span>")
-    if node.never_executed:
-        badges.append("<span class='wb-badge'>never executed</span>")
-    timing = ""
-    if plan.timed:
-        timing = f"<span class='wb-time'>{esc(fmt.milliseconds(node.exclusive_time_ms))}</span>"
-    elif node.exclusive_cost is not None:
-        timing = f"<span class='wb-time'>cost {node.exclusive_cost:,.1f}</span>"
-    ident = "" if node.synthetic else f"<span class='wb-id'>#{node.id}</span>"
-    summary = (
-        f"<summary{style} data-node='{node.id}'>{ident}<span class='wb-op'>"
-        f"{esc(node.label)}</span>{timing}<span class='wb-rows'>{esc(_rows_text(node))}"
-        f"</span>{''.join(badges)}</summary>"
+    classes = " ".join(c for c, on in (("wb-path", data["on_path"]), ("wb-hot", data["hot"])) if on)
+    parts = [
+        f"<span class='wb-id'>#{node.id}</span>",
+        f"<span class='wb-op'>{esc(node.label)}</span>",
+        _html_bar(data, timed),
+    ]
+    if timed:
+        parts.append(f"<span class='wb-time'>{esc(data['time'] or '–')}</span>")
+        parts.append(f"<span class='wb-share'>{esc(data['share_text'] or '')}</span>")
+    elif data["cost"]:
+        parts.append(f"<span class='wb-time'>cost {esc(data['cost'])}</span>")
+    if data["rows"]:
+        parts.append(f"<span class='wb-rows'>rows {esc(data['rows'])}</span>")
+    for flag in data["flags"]:
+        muted = " wb-muted" if flag["kind"] == "muted" else ""
+        parts.append(
+            f"<span class='wb-badge{muted}' title='{esc(flag['title'])}'>{esc(flag['text'])}</span>"
+        )
+    for key, label in (("loops", "loops"), ("buffers", "buffers")):
+        if data[key]:
+            parts.append(f"<span class='wb-extra'>{label} {esc(data[key])}</span>")
+    condition = f"<div class='wb-cond'>{esc(data['condition'])}</div>" if data["condition"] else ""
+    details = _table(data["facts"])
+    summary = f"<summary data-node='{node.id}'>{''.join(parts)}</summary>"
+    return (
+        f"<li class='{classes}'><details open>{summary}{condition}"
+        f"<details class='wb-props'><summary>details</summary>{details}</details><ul>"
     )
-    return f"<li><details open>{summary}{_html_props(node)}<ul>"
 
 
-def _html_props(node: PlanNode) -> str:
-    """Conditions in view (they explain the node); the numbers one click away."""
-    more: list[tuple[str, str]] = []
-    if node.inclusive_time_ms is not None:
-        more.append(("inclusive time", fmt.milliseconds(node.inclusive_time_ms)))
-    if node.loops is not None:
-        more.append(("loops", f"{node.loops:,.0f}"))
-    if node.rows_removed_by_filter:
-        more.append(("rows removed by filter", fmt.rows(node.rows_removed_by_filter)))
-    if node.buffers:
-        more.append(("buffers", ", ".join(f"{k}={v:,.0f}" for k, v in node.buffers.items())))
-    if node.spill:
-        more.append(("spill", node.spill.detail))
-    if node.total_cost is not None:
-        more.append(("cost", f"{node.startup_cost or 0:,.2f}..{node.total_cost:,.2f}"))
-    if node.workers_launched is not None or node.workers_planned is not None:
-        more.append(("workers", f"{node.workers_launched} launched of {node.workers_planned}"))
-    out = _table(list(node.conditions.items()))
-    if more:
-        out += f"<details class='wb-props'><summary>details</summary>{_table(more)}</details>"
-    return out
+def _html_bar(data: dict[str, Any], timed: bool) -> str:
+    own = data["share"] if timed else data["cost_share"]
+    whole = data["inclusive_share"] if timed else None
+    inner = ""
+    if whole is not None:
+        inner += f"<i class='wb-incl' style='width:{min(100.0, whole * 100):.1f}%'></i>"
+    if own is not None:
+        high = " wb-high" if own >= 0.3 else ""
+        inner += f"<i class='wb-excl{high}' style='width:{min(100.0, own * 100):.1f}%'></i>"
+    return f"<span class='wb-bar'>{inner}</span>"
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
     if not rows:
         return ""
     cells = "".join(
-        f"<tr><td>{html.escape(str(k))}</td><td><code>{html.escape(str(v))}</code></td></tr>"
+        f"<tr><th>{html.escape(str(k))}</th><td><code>{html.escape(str(v))}</code></td></tr>"
         for k, v in rows
     )
     return f"<table class='wb-props'>{cells}</table>"

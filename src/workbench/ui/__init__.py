@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Workbench"]
+__all__ = ["PlanView", "Workbench"]
 
 
 def __getattr__(name: str) -> Any:
@@ -15,4 +15,8 @@ def __getattr__(name: str) -> Any:
         from workbench.ui.workbench import Workbench
 
         return Workbench
+    if name == "PlanView":
+        from workbench.ui.plan_view import PlanView
+
+        return PlanView
     raise AttributeError(name)
