@@ -6,6 +6,11 @@ autocommit mode and sets, once, what the guard sets per statement: a read-only s
 reads (the server refuses writes) and a statement timeout. Writes are wrapped in BEGIN and
 ROLLBACK outside the timed region. The recipe crosses process boundaries, so worker
 processes open identical connections. It carries the password, so it is never printed.
+
+Connections die: a server restart, a network cut, MariaDB's ``wait_timeout``, a ``KILL``.
+:meth:`ConnectionRecipe.lost` tells such a failure from a failed statement, :func:`reopen` waits
+for the server to accept connections again, and :class:`WarmConnections` pings a kept
+connection before handing it out.
 """
 
 from __future__ import annotations
@@ -13,10 +18,28 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ConnectionRecipe", "DeadlineMonitor", "WarmConnections"]
+__all__ = ["LOCKED_HINT", "ConnectionRecipe", "DeadlineMonitor", "WarmConnections", "reopen"]
+
+#: PyMySQL error numbers after which the connection is gone: server shutdown in progress (1053),
+#: connection killed (MariaDB, 1927), server gone away (2006), lost during a query (2013, 2055),
+#: disconnected for inactivity (MySQL 8, 4031)
+_MYSQL_LOST = frozenset({1053, 1927, 2006, 2013, 2055, 4031})
+#: PostgreSQL SQLSTATEs after which the server has ended the session: connection exceptions
+#: (08), admin/crash shutdown, cannot connect now, idle session and idle transaction timeouts
+_PG_LOST = ("08", "57P01", "57P02", "57P03", "57P05", "25P03")
+#: what SQLite's "database is locked" leaves unsaid, in a recorded error
+_LOCKED = "another connection holds a write lock on this SQLite file"
+#: the hint for a profile whose executions met a SQLite lock
+LOCKED_HINT = (
+    "SQLite lets one connection write at a time: a transaction left open elsewhere (another "
+    "notebook, a program, a connection of your app) held a write lock on the file; commit or "
+    "close that connection and profile again, or let SQLite wait longer for it (?timeout=SECONDS "
+    "in the URL)"
+)
 
 
 @dataclass
@@ -79,6 +102,46 @@ class ConnectionRecipe:
         finally:
             cur.close()
         return conn
+
+    def lost(self, conn: Any, exc: BaseException) -> bool:
+        """Whether ``exc`` (raised by an execution on ``conn``) means the connection itself is
+        gone, not just the statement."""
+        if _closed(conn):
+            return True
+        if self.driver == "psycopg":
+            sqlstate = getattr(exc, "sqlstate", None)
+            if sqlstate is None:  # libpq's own failures: the socket, the protocol
+                return type(exc).__name__ in ("OperationalError", "InterfaceError")
+            return str(sqlstate).startswith(_PG_LOST)
+        if self.driver == "pymysql":
+            code = exc.args[0] if exc.args else None
+            return isinstance(code, int) and code in _MYSQL_LOST
+        return False
+
+    def alive(self, conn: Any) -> bool:
+        """A cheap round trip: can ``conn`` still run a statement?"""
+        if _closed(conn):
+            return False
+        try:
+            if self.driver == "pymysql":
+                conn.ping(reconnect=False)
+            else:
+                cur = conn.cursor()
+                try:
+                    cur.execute("SELECT 1")
+                    cur.fetchall()
+                finally:
+                    cur.close()
+        except Exception:
+            return False
+        return True
+
+    def annotate(self, exc: BaseException, text: str) -> tuple[str, str | None]:
+        """``text`` (a failure as recorded) with what the driver leaves unsaid, and a hint for
+        the profile's notes (``None``: nothing to add)."""
+        if self.driver == "sqlite3" and "database is locked" in str(exc):
+            return f"{text}: {_LOCKED}", LOCKED_HINT
+        return text, None
 
     @property
     def begin(self) -> str:
@@ -158,40 +221,82 @@ class DeadlineMonitor:
                         conn.interrupt()
 
 
+def reopen(
+    opener: Callable[[], Any], *, window_s: float, give_up: Callable[[], bool] | None = None
+) -> tuple[Any, str]:
+    """``(connection, "")`` from ``opener()``, tried again for up to ``window_s`` seconds (a
+    restarting server refuses connections for a moment); ``(None, reason)`` when it never
+    succeeded or ``give_up()`` turned true."""
+    limit = time.monotonic() + window_s
+    delay = 0.05
+    while True:
+        try:
+            return opener(), ""
+        except Exception as exc:  # any failure to connect is worth another try
+            reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+        if time.monotonic() + delay > limit or (give_up is not None and give_up()):
+            return None, reason
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def _closed(conn: Any) -> bool:
+    """Known dead without a round trip: the driver saw it go."""
+    closed = getattr(conn, "closed", False)  # psycopg: a bool (sqlite3/duckdb have none)
+    return (
+        getattr(conn, "broken", False) is True  # psycopg
+        or (isinstance(closed, bool) and closed)
+        or getattr(conn, "open", True) is False  # PyMySQL
+    )
+
+
 class WarmConnections:
-    """A session's profiling connections, kept between profiles (in one process).
+    """A session's profiling connection, kept between profiles (in one process).
 
     A new connection starts with cold caches (PostgreSQL's catalog and plan caches, psycopg's
     prepared statements): the first profile after it would measure the warming. Like an app's
-    connection pool, the session keeps its profiling connections and hands them out again.
+    connection pool, the session keeps its profiling connection and hands it out again, once
+    a ping showed it still works: a server restart or an idle timeout (MariaDB's
+    ``wait_timeout``) ends connections without telling the client. One connection per
+    configuration is kept: load runs open their own and close them when they end.
     """
 
     def __init__(self) -> None:
-        self._idle: dict[tuple[Any, ...], list[Any]] = {}
+        self._idle: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
     def acquire(self, recipe: ConnectionRecipe) -> _Lease:
         key = (recipe.driver, recipe.setup, recipe.read_only, recipe.timeout_s)
         with self._lock:
-            idle = self._idle.setdefault(key, [])
-            conn = idle.pop() if idle else None
+            conn = self._idle.pop(key, None)
+        if conn is not None and not recipe.alive(conn):
+            _close_quietly(conn)
+            conn = None
         return _Lease(self, key, conn if conn is not None else recipe.open())
 
     def release(self, key: tuple[Any, ...], conn: Any) -> None:
-        if getattr(conn, "broken", False) or getattr(conn, "closed", False) is True:
-            with contextlib.suppress(Exception):
-                conn.close()
+        if _closed(conn):
+            _close_quietly(conn)
             return
         with self._lock:
-            self._idle.setdefault(key, []).append(conn)
+            kept = self._idle.get(key)
+            if kept is None:
+                self._idle[key] = conn
+        if kept is not None:  # two profiles at once: keep one warm connection, not two
+            _close_quietly(conn)
 
     def close(self) -> None:
         with self._lock:
-            conns = [c for idle in self._idle.values() for c in idle]
+            conns = list(self._idle.values())
             self._idle.clear()
         for conn in conns:
-            with contextlib.suppress(Exception):
-                conn.close()
+            _close_quietly(conn)
+
+
+def _close_quietly(conn: Any) -> None:
+    # closing a broken connection can fail: it is gone either way
+    with contextlib.suppress(Exception):
+        conn.close()
 
 
 class _Lease:

@@ -94,12 +94,14 @@ def explain(
             sql=sql,
         )
     effective, read_only = info, not (info.is_write or allow_writes)
+    if not analyze:
+        # EXPLAIN without ANALYZE does not execute: a read for the guard, in which only the
+        # planner runs (it may evaluate a function it takes for IMMUTABLE)
+        effective = dataclasses.replace(info, plans_only=True)
     if not analyze and info.kind in (StatementKind.WRITE, StatementKind.DDL):
-        # EXPLAIN without ANALYZE does not execute: a read for the guard. MySQL and MariaDB still
-        # refuse EXPLAIN DELETE in a read-only transaction, so it runs read-write, rolled back.
-        effective = dataclasses.replace(
-            info, kind=StatementKind.READ, written_tables=(), calls=frozenset()
-        )
+        # MySQL and MariaDB still refuse EXPLAIN DELETE in a read-only transaction, so it runs
+        # read-write, rolled back
+        effective = dataclasses.replace(effective, kind=StatementKind.READ, written_tables=())
         read_only = False
     request = _Request(
         executor, info, effective, analyze, params, allow_writes, settings, timeout, read_only
@@ -261,9 +263,12 @@ def explain_in(tx: Transaction, sql: str, *, analyze: bool = True, params: Param
     dialect = executor.dialect
     info = executor.classify(sql)
     effective = info
-    if not analyze and info.kind in (StatementKind.WRITE, StatementKind.DDL):
+    if not analyze:
         effective = dataclasses.replace(
-            info, kind=StatementKind.READ, written_tables=(), calls=frozenset()
+            info,
+            kind=StatementKind.READ if info.is_write else info.kind,
+            written_tables=() if info.is_write else info.written_tables,
+            plans_only=True,
         )
     timed_separately = dialect.name == "sqlite"
     command = dialect.explain_command(

@@ -219,6 +219,7 @@ class StatementInfo:
     inner: StatementInfo | None = None
     problem: str | None = None  # a reason to refuse found while classifying (file writes)
     commits: bool = False  # MySQL/MariaDB: commits the open transaction implicitly
+    plans_only: bool = False  # an EXPLAIN that does not execute: only the planner runs
     calls: frozenset[str] = field(default_factory=frozenset)  # functions the parser doesn't know
 
     @property
@@ -314,7 +315,8 @@ def _classify_one(sql: str, read: str) -> StatementInfo:
             inner=inner,
             problem=inner.problem,
             commits=inner.commits,
-            calls=inner.calls if executes else frozenset(),
+            calls=inner.calls,
+            plans_only=not executes,
         )
     if read == "mysql" and _SET_STATEMENT.match(_without_comments(sql)):
         # MariaDB's SET STATEMENT var=value FOR <statement>: a setting (max_statement_time=0

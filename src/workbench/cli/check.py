@@ -69,7 +69,7 @@ def check(args: argparse.Namespace) -> int:
             "workbench: note: the baseline was measured for a different statement", file=sys.stderr
         )
     comparison = baseline.compare(current)
-    summary = comparison.summary()
+    compared = comparison.summary()
     regressed = comparison.regressed(threshold=args.threshold, min_delta_ms=args.min_delta_ms)
     result = EXIT_FOUND if regressed else EXIT_OK
     if args.json:
@@ -81,14 +81,14 @@ def check(args: argparse.Namespace) -> int:
                 "threshold": args.threshold,
                 "delta_ms": comparison.delta_ms,
                 "min_delta_ms": args.min_delta_ms,
-                **summary,
+                **compared,
                 "exit_code": result,
             }
         )
     else:
         state = "FAIL" if regressed else "ok"
-        before = fmt.milliseconds(summary["baseline_p50"])
-        now = fmt.milliseconds(summary["candidate_p50"])
+        before = fmt.milliseconds(compared["baseline_p50"])
+        now = fmt.milliseconds(compared["candidate_p50"])
         print(
             f"{state}: {comparison.verdict} (baseline p50 {before}, now {now}, threshold "
             f"{args.threshold:g}× and {args.min_delta_ms:g} ms)"

@@ -182,7 +182,7 @@ class MySQLDialect(Dialect):
         ]
 
     def effects(self, info: StatementInfo, dbapi: Any, *, read_only: bool) -> Effects:
-        if read_only and not info.is_write and not info.calls:
+        if (read_only or info.plans_only) and not info.is_write and not info.calls:
             return Effects()  # a plain read in a read-only transaction: the server refuses writes
         return statement_effects(self.name, info, dbapi)
 

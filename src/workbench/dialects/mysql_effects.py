@@ -60,6 +60,8 @@ class _Routine:
 
 def statement_effects(dialect: str, info: StatementInfo, dbapi: Any) -> Effects:
     """The :class:`Effects` of ``info`` on this server (see the module docstring)."""
+    if info.plans_only and not info.is_write:
+        return Effects()  # an EXPLAIN: nothing runs
     if info.kind is StatementKind.DDL or (info.inner and info.inner.kind is StatementKind.DDL):
         return Effects(
             refuse=f"{dialect} commits DDL ({info.operation}) implicitly, so a rollback cannot "

@@ -69,6 +69,13 @@ _EXTENSIONS_SQL = "SELECT extname FROM pg_extension WHERE extname = ANY(%s)"
 def statement_effects(info: StatementInfo, dbapi: Any, *, read_only: bool) -> Effects:
     """The :class:`Effects` of ``info`` on this server (see the module docstring)."""
     reader = _Reader(dbapi)
+    if info.plans_only:
+        # nothing executes but the planner, which folds IMMUTABLE functions of constants
+        refuse = next(
+            (reader.reasons[n] for n, p in reader.functions(info.calls, folded_only=True) if p),
+            None,
+        )
+        return Effects(refuse=refuse)
     refuse = writes = None
     for name, problem in reader.functions(info.calls):
         if problem == "escapes":
@@ -105,9 +112,16 @@ class _Reader:
             self._outbound = sorted(str(r["extname"]) for r in rows)
         return self._outbound
 
-    def functions(self, names: frozenset[str] | set[str], depth: int = 0) -> list[tuple[str, str]]:
+    def functions(
+        self, names: frozenset[str] | set[str], depth: int = 0, *, folded_only: bool = False
+    ) -> list[tuple[str, str]]:
         """``(name, problem)`` for the user-defined functions among ``names`` that are not
-        plainly safe: "escapes" (its reason in :attr:`reasons`) or "volatile"."""
+        plainly safe: "escapes" (its reason in :attr:`reasons`) or "volatile".
+        ``folded_only``: only the IMMUTABLE ones, which the planner may run."""
+        if folded_only:
+            rows = fetch_dicts(self.dbapi, _FUNCTIONS_SQL, [sorted(n.lower() for n in names)])
+            immutable = {str(r["name"]).lower() for r in rows if r["volatility"] == "i"}
+            return [(n, p) for n, p in self.functions(immutable, depth) if p == "escapes"]
         wanted = sorted({n.lower() for n in names} - set(self._problems))
         if wanted and depth <= _MAX_DEPTH:
             for name in wanted:

@@ -48,8 +48,12 @@ def profile_callable(
                 try:
                     fn()
                 except Exception as exc:  # recorded, like a failed statement
-                    error = message_index(messages, f"{type(exc).__name__}: {exc}"[:300])
-                t1 = time.perf_counter_ns()
+                    t1 = time.perf_counter_ns()
+                    # scrubbed (outside the timing): a driver's message may quote a URL
+                    text = executor.scrub(f"{type(exc).__name__}: {exc}")[:300]
+                    error = message_index(messages, text)
+                else:
+                    t1 = time.perf_counter_ns()
             starts.append(t0 - origin)
             latencies.append(t1 - t0)
             db_ms.append(cap.total_ms)

@@ -15,27 +15,48 @@ a Python callable              in this process, each run captured (:mod:`.handle
 
 The guard runs first: one statement, a write only with ``allow_writes=True`` (each execution
 then runs in BEGIN ... ROLLBACK, outside the timed region), nothing rollback cannot undo.
+
+A lost connection (a server restart, an idle timeout, a ``KILL``) is recorded as a
+"connection lost" error and the profile goes on once it has reconnected: the loops reopen their
+connection, a pgbench load is resumed by a new pgbench run. A write is never retried. When the
+server does not come back, the profile keeps what it measured and says so in its ``notes``;
+only a profile that measured nothing raises :class:`~workbench.errors.ConnectionFailedError`.
 """
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from workbench import guard
-from workbench.connections import ConnectionRecipe
-from workbench.errors import ConfigurationError, UnsafeStatementError
+from workbench.connections import ConnectionRecipe, reopen
+from workbench.errors import (
+    ConfigurationError,
+    ConnectionFailedError,
+)
 from workbench.execution import check_timeout
+from workbench.profiling import workers
 from workbench.profiling.handler import profile_callable
-from workbench.profiling.modes import assemble, execute
+from workbench.profiling.modes import assemble, execute, unreachable
 from workbench.profiling.params import POOL_SIZE, ParamSource
-from workbench.profiling.pgbench import fallback_note, run_for_profile
+from workbench.profiling.pgbench import (
+    PgbenchRun,
+    fallback_note,
+    lost_connection,
+    run_for_profile,
+)
 from workbench.profiling.result import Profile
-from workbench.profiling.workers import Job
+from workbench.profiling.workers import MAX_RECONNECTS, Job
 
 if TYPE_CHECKING:
     from workbench.execution import Executor
+    from workbench.guard import StatementInfo
 
 __all__ = ["profile"]
 
@@ -83,13 +104,7 @@ def profile(
     guard.authorize(
         info, allow_writes=allow_writes, read_only_enforced=executor.dialect.read_only_enforced
     )
-    if info.is_write:
-        with executor.transaction(allow_writes=True, read_only=False) as tx:
-            reason = executor.dialect.check_rollback_safe(info, tx.dbapi)
-        if reason:
-            raise UnsafeStatementError(
-                reason, hint="profile it on a disposable copy", kind=info.kind.value
-            )
+    _check_effects(executor, info, allow_writes=allow_writes)
     timeout_s = executor.timeout_s if timeout is None else check_timeout(timeout)
     source = ParamSource(params)
     load = concurrency > 1 or duration is not None
@@ -98,7 +113,7 @@ def profile(
     profile: Profile | None = None
     fallback = None
     if mode == "pgbench":
-        run = run_for_profile(
+        run = _pgbench(
             executor,
             info.sql,
             source,
@@ -134,6 +149,9 @@ def profile(
         )
     if fallback:
         profile.notes.append(fallback)
+    # driver messages may quote a connection string
+    profile.messages = [executor.scrub(m) for m in profile.messages]
+    profile.notes = [executor.scrub(n) for n in profile.notes]
     profile.params = source.describe()
     profile.warmup = warmup
     profile.started_at = started_at
@@ -179,11 +197,149 @@ def _run_workers(
         concurrency,
     )
     results, wall, interrupted = execute(executor, mode, jobs, runs, duration, progress, stop)
+    reason = unreachable(results)
+    if reason:
+        raise _unreachable(executor, reason)
     profile = assemble(
         results, sql=sql, dialect=dialect, mode=mode, concurrency=concurrency, wall_s=wall
     )
     profile.interrupted = profile.interrupted or interrupted
     return profile
+
+
+def _check_effects(executor: Executor, info: StatementInfo, *, allow_writes: bool) -> None:
+    """What the text does not show, checked in the server's catalogue as for any statement: a
+    function or trigger whose effect survives a rollback (profiling would repeat it), and for a
+    write, whatever else a rollback cannot undo."""
+    read_only = not (info.is_write or allow_writes)
+    with executor.transaction(allow_writes=allow_writes, read_only=read_only) as tx:
+        executor.check_effects(info, tx.dbapi, allow_writes=allow_writes, read_only=read_only)
+
+
+def _unreachable(executor: Executor, reason: str) -> ConnectionFailedError:
+    return ConnectionFailedError(
+        f"the profile measured nothing: the connection to the database failed "
+        f"({executor.scrub(reason)})",
+        hint="check that the server is running and accepts connections, then profile again "
+        "(the session reconnects by itself)",
+    )
+
+
+def _pgbench(
+    executor: Executor,
+    sql: str,
+    source: ParamSource,
+    concurrency: int,
+    runs: int,
+    duration: float | None,
+    warmup: int,
+    timeout_s: float,
+    write: bool,
+    stop: Callable[[], bool] | None,
+    *,
+    stop_at_error: bool,
+) -> PgbenchRun:
+    """A pgbench load; resumed by a new pgbench run when its clients lost their connections
+    (pgbench stops such a client for good) and the server accepts connections again."""
+    bench = functools.partial(
+        run_for_profile,
+        executor,
+        sql,
+        source,
+        concurrency,
+        timeout_s=timeout_s,
+        write=write,
+        stop=stop,
+        stop_at_error=stop_at_error,
+    )
+    started = time.time()
+    run = last = bench(runs=runs, duration=duration, warmup=warmup)
+    resumes = 0
+    while last.errors and all(lost_connection(message) for _c, message in last.errors):
+        left_runs, left_s = _left(run, runs, duration, started)
+        note = _resume_refused(
+            executor, run, left_runs if left_s is None else left_s, resumes, stop
+        )
+        if note:
+            run.notes.append(note)
+            break
+        try:
+            last = bench(runs=max(left_runs, 1), duration=left_s, warmup=0)
+        except ConnectionFailedError as exc:
+            run.notes.append(f"pgbench could not reconnect ({exc.message}): {_KEPT}")
+            break
+        run, resumes = _joined(run, last), resumes + 1
+    if not run.latency_ns.size and run.errors and lost_connection(run.errors[0][1]):
+        raise _unreachable(executor, run.errors[0][1])
+    if resumes:
+        run.notes.append(
+            "pgbench stops a client for good when its connection is lost: the load was resumed "
+            "by a new pgbench run once the server accepted connections again (the stopped "
+            'clients are recorded as "connection lost" errors, without a time: pgbench logs none)'
+        )
+    return run
+
+
+_KEPT = "the profile keeps what pgbench logged until then"
+
+
+def _left(
+    run: PgbenchRun, runs: int, duration: float | None, started: float
+) -> tuple[int, float | None]:
+    """The runs and the seconds (``None``: a run count was asked) a load still has to go."""
+    done = int(run.latency_ns.size + run.failed_end_ns.size + len(run.errors))
+    if duration is None:
+        return runs - done, None
+    origin = run.start_ns.min() / 1e9 if run.start_ns.size else started  # the log's epoch
+    return runs - done, duration - (time.time() - origin)
+
+
+def _resume_refused(
+    executor: Executor,
+    run: PgbenchRun,
+    left: float,
+    resumes: int,
+    stop: Callable[[], bool] | None,
+) -> str:
+    """Why a pgbench load that lost its connections is not resumed ("" when it is, once the
+    server accepts connections again). ``left``: the runs or seconds still to go."""
+    if run.interrupted or left < 1:
+        return f"pgbench's connections were lost as the run ended (or was stopped): {_KEPT}"
+    if resumes >= MAX_RECONNECTS:
+        return f"pgbench's connections were lost {resumes + 1} times: {_KEPT}"
+    recipe = ConnectionRecipe.for_engine(
+        executor.engine, "postgresql", read_only=True, timeout_s=10.0
+    )
+    window = workers.RECONNECT_WINDOW_S
+    conn, reason = reopen(recipe.open, window_s=window, give_up=stop)
+    if conn is None:
+        return (
+            f"pgbench's connections were lost and the server did not accept connections again "
+            f"within {window:g} s ({reason}): {_KEPT}"
+        )
+    conn.close()
+    return ""
+
+
+def _joined(first: PgbenchRun, then: PgbenchRun) -> PgbenchRun:
+    """Two pgbench runs of one load, as one (the first one's stopped clients stopped as its log
+    ended)."""
+    end = first.end_ns() or (int(then.start_ns.min()) if then.start_ns.size else 0)
+    missing = len(first.errors) - len(first.stopped_ns)
+    stopped = first.stopped_ns + ([end] * missing if end else [])
+    return replace(
+        then,
+        client=np.concatenate([first.client, then.client]),
+        start_ns=np.concatenate([first.start_ns, then.start_ns]),
+        latency_ns=np.concatenate([first.latency_ns, then.latency_ns]),
+        errors=first.errors + then.errors,
+        wall_s=first.wall_s + then.wall_s,
+        stderr=first.stderr + then.stderr,
+        failed_client=np.concatenate([first.failed_client, then.failed_client]),
+        failed_end_ns=np.concatenate([first.failed_end_ns, then.failed_end_ns]),
+        notes=first.notes + then.notes,
+        stopped_ns=stopped + then.stopped_ns,
+    )
 
 
 def _check(runs: int, warmup: int, concurrency: int, duration: float | None, engine: str) -> None:

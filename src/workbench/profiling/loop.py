@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["LoopResult", "run_loop"]
+__all__ = ["LoopResult", "describe_error", "run_loop"]
 
 _STOP_CHECK_EVERY = 64  # executions between checks of the stop flag and the progress callback
 _SLOW_NS = 20_000_000  # after an execution this slow (or an error), check at once
@@ -31,6 +31,8 @@ class LoopResult:
     errors: array[int] = field(default_factory=lambda: array("h"))
     messages: list[str] = field(default_factory=list)  # distinct error texts; errors[i] indexes
     interrupted: bool = False
+    notes: list[str] = field(default_factory=list)  # what the reader should know about the run
+    lost: str = ""  # why the run ended without a connection (lost, or none could be opened)
 
     def to_payload(self) -> dict[str, Any]:
         """Bytes and lists only: cheap to send through a pipe."""
@@ -41,11 +43,18 @@ class LoopResult:
             "errors": self.errors.tobytes(),
             "messages": self.messages,
             "interrupted": self.interrupted,
+            "notes": self.notes,
+            "lost": self.lost,
         }
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> LoopResult:
-        out = cls(messages=list(data["messages"]), interrupted=bool(data["interrupted"]))
+        out = cls(
+            messages=list(data["messages"]),
+            interrupted=bool(data["interrupted"]),
+            notes=list(data.get("notes", [])),
+            lost=str(data.get("lost", "")),
+        )
         out.starts.frombytes(data["starts"])
         out.latencies.frombytes(data["latencies"])
         out.rows.frombytes(data["rows"])
@@ -65,7 +74,7 @@ def run_loop(
     before: Callable[[], None] | None = None,
     after: Callable[[], None] | None = None,
     arm: Callable[[], None] | None = None,
-    on_error: Callable[[BaseException], bool] | None = None,
+    on_error: Callable[[BaseException], tuple[str, bool]] | None = None,
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[int], None] | None = None,
     result: LoopResult | None = None,
@@ -74,8 +83,9 @@ def run_loop(
 
     ``args`` holds one driver-ready argument set per execution, used in turn (``None``: the
     statement takes none). ``before``/``after`` run outside the timing (BEGIN/ROLLBACK around a
-    write); ``arm`` resets a per-statement deadline (SQLite, DuckDB). ``on_error`` decides
-    whether the loop can go on after an error (a broken connection cannot). ``should_stop`` is
+    write); ``arm`` resets a per-statement deadline (SQLite, DuckDB). ``on_error(exc)`` returns
+    the text to record for a failed execution and whether the loop can go on (a broken
+    connection cannot; default: :func:`describe_error`'s text, and go on). ``should_stop`` is
     polled every few executions (Ctrl-C, a widget's stop button).
     """
     out = result or LoopResult()
@@ -85,6 +95,7 @@ def run_loop(
     fetch = cursor.fetchall
     starts, latencies, rows, errors = out.starts, out.latencies, out.rows, out.errors
     messages: dict[str, int] = {m: i for i, m in enumerate(out.messages)}
+    judge = on_error or _go_on
     fetched: Any = ()
     n_args = len(args) if args else 0
     i = 0
@@ -103,10 +114,23 @@ def run_loop(
                 if progress is not None and i:
                     progress(i)
             if before is not None:
-                before()
+                try:
+                    before()
+                except Exception as exc:  # no BEGIN, no execution: a write must not autocommit
+                    t0 = clock()
+                    text, go_on = judge(exc)
+                    _append(starts, latencies, rows, errors, t0, t0, 0, _index(text, messages, out))
+                    if after is not None:
+                        after()
+                    if not go_on:
+                        break
+                    i += 1
+                    check_now = True
+                    continue
             if arm is not None:
                 arm()
             error = -1
+            go_on = True
             # --- timed: the driver's execute and fetch, nothing else -------------------------
             if n_args:
                 argument = args[i % n_args]  # type: ignore[index]
@@ -117,10 +141,8 @@ def run_loop(
                         fetched = fetch()
                 except Exception as exc:
                     t1 = clock()
-                    error = _record(exc, messages, out)
-                    if on_error is not None and not on_error(exc):
-                        _append(starts, latencies, rows, errors, t0, t1, 0, error)
-                        break
+                    text, go_on = judge(exc)
+                    error = _index(text, messages, out)
                 else:
                     t1 = clock()
             else:
@@ -131,10 +153,8 @@ def run_loop(
                         fetched = fetch()
                 except Exception as exc:
                     t1 = clock()
-                    error = _record(exc, messages, out)
-                    if on_error is not None and not on_error(exc):
-                        _append(starts, latencies, rows, errors, t0, t1, 0, error)
-                        break
+                    text, go_on = judge(exc)
+                    error = _index(text, messages, out)
                 else:
                     t1 = clock()
             # --------------------------------------------------------------------------------
@@ -144,9 +164,11 @@ def run_loop(
             rows.append(len(fetched) if error < 0 and fetch_rows else 0)
             errors.append(error)
             if after is not None:
-                after()
+                after()  # a failed write's transaction is rolled back too, even when it stops
             i += 1
             if elapsed > _SLOW_NS or error >= 0:  # a Stop must not wait 64 slow executions
+                if not go_on:
+                    break
                 check_now = True
     except KeyboardInterrupt:
         out.interrupted = True
@@ -155,8 +177,16 @@ def run_loop(
     return out
 
 
-def _record(exc: BaseException, messages: dict[str, int], out: LoopResult) -> int:
-    text = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+def describe_error(exc: BaseException) -> str:
+    """The text recorded for a failed execution: the driver's class and message, on one line."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+
+
+def _go_on(exc: BaseException) -> tuple[str, bool]:
+    return describe_error(exc), True
+
+
+def _index(text: str, messages: dict[str, int], out: LoopResult) -> int:
     index = messages.get(text)
     if index is None:
         index = messages[text] = len(out.messages)

@@ -20,7 +20,7 @@ from workbench.profiling.workers import Job, run_job
 if TYPE_CHECKING:
     from workbench.execution import Executor
 
-__all__ = ["assemble", "execute", "message_index", "progress_bar"]
+__all__ = ["assemble", "execute", "message_index", "progress_bar", "unreachable"]
 
 # the folder the workbench package was imported from (this module is workbench/profiling/)
 _IMPORT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -59,20 +59,45 @@ def progress_bar(
     return tqdm(total=total, desc="profiling", unit="run", leave=False, delay=1.0)
 
 
-def _connection_for(executor: Executor, job: Job) -> Callable[[], Any]:
-    """A dedicated connection, except for in-memory databases, which only the session's own
-    connection can see."""
-    dialect = executor.dialect.name
-    if dialect == "duckdb":
+class _Openers:
+    """Where a run's connections come from, and what is given back when it ends.
 
-        def duplicate() -> Any:  # a fresh DuckDB connection to the same database instance
-            with executor.connection() as dbapi:
-                return dbapi.duplicate()
+    The one connection of an in-process profile is the session's warm one; a load run opens
+    its own, which each worker closes when it ends (nothing stays open after the run). An
+    in-memory SQLite database is seen only by the session's own connection. DuckDB's are
+    duplicates of one pooled connection, held for the whole run: each worker gets its own
+    (DuckDB refuses a second call on a busy connection, and closing a pooled connection closes
+    its duplicates, so it must not go back to the pool before they are done).
+    """
 
-        return duplicate
-    if executor.in_memory:
-        return lambda: _Borrowed(executor, job.recipe)
-    return lambda: executor.warm_connections.acquire(job.recipe)
+    def __init__(self, executor: Executor, mode: str) -> None:
+        self._executor = executor
+        self._warm = mode == "in-process"
+        self._lock = threading.Lock()
+        self._context: Any = None
+        self._base: Any = None
+
+    def __call__(self, job: Job) -> Callable[[], Any]:
+        executor = self._executor
+        if executor.dialect.name == "duckdb":
+            return self._duplicate
+        if executor.in_memory:
+            return lambda: _Borrowed(executor, job.recipe)
+        if self._warm:
+            return lambda: executor.warm_connections.acquire(job.recipe)
+        return job.recipe.open
+
+    def _duplicate(self) -> Any:
+        with self._lock:  # one call at a time on the pooled connection
+            if self._base is None:
+                self._context = self._executor.connection()
+                self._base = self._context.__enter__()
+            return self._base.duplicate()
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.__exit__(None, None, None)
+            self._context = self._base = None
 
 
 class _Borrowed:
@@ -117,10 +142,11 @@ def _in_process(
         done[0] = count
 
     started = [0.0]
+    openers = _Openers(executor, "in-process")
     try:
         result = run_job(
             job,
-            connect=_connection_for(executor, job),
+            connect=openers(job),
             ready=lambda: started.__setitem__(0, time.perf_counter()),
             should_stop=stop,
             progress=tick,
@@ -128,6 +154,7 @@ def _in_process(
             watch_stop=True,
         )
     finally:
+        openers.close()
         if monitor is not None:
             monitor.stop()
     return [result], time.perf_counter() - started[0], result.interrupted
@@ -143,6 +170,7 @@ def _threads(
     failures: list[BaseException] = []
     lock = threading.Lock()
     counts = [0] * len(jobs)
+    openers = _Openers(executor, "threads")
 
     def work(job: Job) -> None:
         def tick(count: int) -> None:
@@ -154,7 +182,7 @@ def _threads(
         try:
             results[job.worker] = run_job(
                 job,
-                connect=_connection_for(executor, job),
+                connect=openers(job),
                 ready=lambda: barrier.wait(120),
                 should_stop=lambda: halt.is_set() or bool(stop and stop()),
                 progress=tick,
@@ -184,6 +212,7 @@ def _threads(
     except threading.BrokenBarrierError:
         started = time.perf_counter()
     finally:
+        openers.close()
         monitor.stop()
     if failures:
         raise ConfigurationError(f"a profiling thread failed: {failures[0]}") from failures[0]
@@ -340,8 +369,28 @@ def assemble(
         messages=messages,
         wall_s=wall_s,
         interrupted=any(r.interrupted for r in results),
+        notes=_notes(results),
     )
     return profile
+
+
+def _notes(results: list[LoopResult]) -> list[str]:
+    """Each worker's notes once, saying on how many of the connections it happened."""
+    counts: dict[str, int] = {}
+    for result in results:
+        for note in dict.fromkeys(result.notes):
+            counts[note] = counts.get(note, 0) + 1
+    if len(results) < 2:
+        return list(counts)
+    return [f"{note} [{count} of {len(results)} connections]" for note, count in counts.items()]
+
+
+def unreachable(results: list[LoopResult]) -> str:
+    """Why the run had no connection to measure on, when not a single execution succeeded
+    ("" otherwise: a profile of what was measured is worth more than an error)."""
+    if any(min(result.errors, default=0) < 0 for result in results):
+        return ""
+    return next((result.lost for result in results if result.lost), "")
 
 
 def message_index(messages: list[str], message: str) -> int:

@@ -16,7 +16,8 @@ pgbench stops a client at its first error other than a serialization failure or 
 (``--continue-on-error`` does not exist before PostgreSQL 19). With ``stop_at_error`` the run
 ends at the first stopped client, so that the caller can run the load another way; otherwise
 the errors are reported per stopped client, without the time until the failure (pgbench does
-not log it).
+not log it). A lost connection (a server restart) stops clients too: recorded as
+"connection lost: ...", it is no reason to run the load another way (the caller resumes it).
 
 The password travels in ``PGPASSWORD`` (never on the command line); the statement timeout and
 read-only mode in ``PGOPTIONS``; a unique ``application_name`` (``PGAPPNAME``) lets the caller
@@ -39,21 +40,28 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from workbench.connections import ConnectionRecipe
-from workbench.errors import ConfigurationError
+from workbench.errors import ConfigurationError, ConnectionFailedError
 from workbench.profiling.result import Profile
 
 if TYPE_CHECKING:
     from workbench.execution import Executor
     from workbench.profiling.params import ParamSource
 
-__all__ = ["PgbenchRun", "fallback_note", "find_pgbench", "run_for_profile", "run_pgbench"]
+__all__ = [
+    "PgbenchRun",
+    "fallback_note",
+    "find_pgbench",
+    "lost_connection",
+    "run_for_profile",
+    "run_pgbench",
+]
 
 _ABORT = re.compile(
     r"client (\d+)(?: script \d+)? aborted in command \d+(?: \(SQL\))? "
@@ -61,6 +69,13 @@ _ABORT = re.compile(
 )
 #: the first line of every script: see the module docstring
 _CLOCK = "\\set _workbench_clock 0"
+#: libpq's and the server's words for a connection that ended (or could not be made)
+_LOST = re.compile(
+    r"terminating connection|server closed the connection|backend died|no connection to the "
+    r"server|could not (?:send|receive) data|connection to server .* failed|the database system "
+    r"is (?:shutting down|starting up|in recovery mode)|^connection lost: ",
+    re.IGNORECASE,
+)
 #: what a ``failed`` line of the log stands for (pgbench goes on after these errors only)
 FAILED = "serialization failure or deadlock (pgbench logs no detail)"
 
@@ -82,6 +97,11 @@ def find_pgbench() -> str | None:
     return shutil.which("pgbench")
 
 
+def lost_connection(message: str) -> bool:
+    """Whether a pgbench error says the client's connection was lost (not a failed statement)."""
+    return _LOST.search(message) is not None
+
+
 @dataclass
 class PgbenchRun:
     """The raw outcome: per-transaction samples and errors.
@@ -99,7 +119,14 @@ class PgbenchRun:
     stderr: str
     failed_client: np.ndarray
     failed_end_ns: np.ndarray  # epoch, ns
-    stopped_at_error: bool = False  # ended early because a client stopped (stop_at_error)
+    stopped_at_error: bool = False  # ended early: a statement failed (stop_at_error)
+    notes: list[str] = field(default_factory=list)
+    stopped_ns: list[int] = field(default_factory=list)  # when errors[i] came, where known
+
+    def end_ns(self) -> int:
+        """When the last logged transaction ended (epoch, ns; 0: none was logged)."""
+        ends = np.concatenate([self.start_ns + self.latency_ns, self.failed_end_ns])
+        return int(ends.max()) if ends.size else 0
 
     def to_profile(self, sql: str, concurrency: int, runs: int | None = None) -> Profile:
         """The logged transactions plus one error per client pgbench stopped, in start order;
@@ -119,7 +146,8 @@ class PgbenchRun:
             [
                 (self.start_ns - origin) / 1e6,
                 (self.failed_end_ns - origin) / 1e6,
-                np.full(n_stopped, end_ms),
+                (np.asarray(self.stopped_ns, dtype=np.int64) - origin) / 1e6,
+                np.full(n_stopped - len(self.stopped_ns), end_ms),
             ]
         )
         order = np.argsort(start_ms, kind="stable")
@@ -153,11 +181,13 @@ class PgbenchRun:
             interrupted=self.interrupted,
         )
         profile.notes.append("measured by pgbench -M prepared (rows are not counted)")
-        if self.errors:
+        failed_statements = [m for _c, m in self.errors if not lost_connection(m)]
+        if failed_statements:
             profile.notes.append(
-                f"{len(self.errors)} pgbench client(s) stopped after an error (the time until that "
-                "error is not logged); the others ran to the end"
+                f"{len(failed_statements)} pgbench client(s) stopped after an error (the time "
+                "until that error is not logged); the others ran to the end"
             )
+        profile.notes.extend(self.notes)
         return profile
 
 
@@ -240,7 +270,7 @@ def run_pgbench(
                     warm.stderr,
                     empty,
                     empty,
-                    stopped_at_error=bool(warm.errors),
+                    stopped_at_error=any(not lost_connection(m) for _c, m in warm.errors),
                 )
         command = [*base, "-l", f"--log-prefix={Path(folder) / 'log'}"]
         if duration_s is not None:
@@ -260,6 +290,11 @@ def run_pgbench(
         # connecting and writing the logs are not the database's time
         wall = max(float((start + latency).max() - start.min()) / 1e9, 1e-9)
     if run.returncode not in (0, 2) and not run.killed and latency.size == 0:
+        if lost_connection(run.stderr):
+            raise ConnectionFailedError(
+                f"pgbench could not connect: {_last_lines(run.stderr)}",
+                hint="check that the server is running and accepts connections",
+            )
         raise ConfigurationError(
             f"pgbench failed (exit {run.returncode}): {_last_lines(run.stderr)}",
             hint="check that the server accepts connections for pgbench (host, port, user)",
@@ -274,7 +309,7 @@ def run_pgbench(
         run.stderr,
         failed_client,
         failed_end,
-        stopped_at_error=stop_at_error and bool(run.errors),
+        stopped_at_error=stop_at_error and any(not lost_connection(m) for _c, m in run.errors),
     )
 
 
@@ -323,8 +358,13 @@ def _run_until_stopped(
         proc.wait()
     reader.join(timeout=10)
     stderr = "".join(lines)
-    errors = [(int(m.group(1)), " ".join(m.group(2).split())) for m in _ABORT.finditer(stderr)]
+    errors = [(int(m.group(1)), _error_text(m.group(2))) for m in _ABORT.finditer(stderr)]
     return _Outcome(proc.returncode, stderr, errors, interrupted, killed)
+
+
+def _error_text(message: str) -> str:
+    text = " ".join(message.split())
+    return f"connection lost: {text}" if lost_connection(text) else text
 
 
 def _collect(stream: Any, lines: list[str]) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workbench import formatting as fmt
+from workbench.profiling.summary import Summary
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,10 +98,11 @@ class Profile:
             return math.nan if np.isscalar(q) else [math.nan] * len(q)  # type: ignore[arg-type]
         return np.percentile(values, q)
 
-    def summary(self) -> dict[str, float | int]:
-        """``p50 p90 p95 p99 max mean std min qps runs errors`` (ms where a time)."""
+    def summary(self) -> Summary:
+        """``p50 p90 p95 p99 max mean std min qps runs errors`` (ms where a time): a dict,
+        shown as a table with units."""
         values = self.latencies_ms
-        out: dict[str, float | int] = {}
+        out = Summary()
         if values.size:
             p50, p90, p95, p99 = np.percentile(values, [50, 90, 95, 99])
             out.update(

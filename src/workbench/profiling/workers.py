@@ -8,19 +8,32 @@ wait at a barrier so the measured part starts together; each sends back its samp
 from __future__ import annotations
 
 import contextlib
-import functools
 import signal
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.connections import ConnectionRecipe, DeadlineMonitor
-from workbench.profiling.loop import LoopResult, run_loop
+from workbench.connections import ConnectionRecipe, DeadlineMonitor, reopen
+from workbench.profiling.loop import LoopResult, describe_error, run_loop
 
 __all__ = ["Job", "run_job", "worker_main"]
 
-MAX_RECONNECTS = 3
+#: reconnections per connection and run: a server that keeps dropping us is not measurable
+MAX_RECONNECTS = 5
+#: how long a worker waits for the server to accept connections again (a restart takes seconds)
+RECONNECT_WINDOW_S = 10.0
+
+RECONNECTED = (
+    "the connection was lost and reopened: the run went on (the executions that failed are "
+    'recorded as "connection lost" errors)'
+)
+ENDED = "the connection was lost as the run ended (or was stopped)"
+WRITE_LOST = (
+    "the connection was lost during a write: a write is never retried, so the profile stopped "
+    "with what it had measured (nothing was committed: the server rolls back the open "
+    "transaction of a lost connection)"
+)
 
 
 @dataclass
@@ -52,34 +65,30 @@ def run_job(
 
     With ``watch_stop``, a thread polls ``should_stop`` and cancels the statement in flight.
 
-    A connection that breaks mid-run is reopened (up to three times); the run goes on and the
-    failed execution stays recorded as an error.
+    A lost connection never raises: the failed execution is recorded ("connection lost: ..."),
+    a read reconnects (waiting up to :data:`RECONNECT_WINDOW_S` for the server) and goes on, a
+    write stops (it is never retried). When no connection can be had, the result keeps what
+    was measured and says why in ``lost`` and ``notes``.
     """
     opener = connect or job.recipe.open
-    conn = opener()
     result = LoopResult()
+    try:
+        conn = opener()
+    except Exception as exc:  # the server is down or refuses us: nothing to measure here
+        reason = describe_error(exc)
+        result.lost = f"could not connect: {reason}"
+        result.notes.append(f"a connection could not be opened ({reason})")
+        if ready is not None:
+            ready()  # the others must not wait for this worker
+        return result
     watcher = _StopWatcher(should_stop, job.recipe) if should_stop and watch_stop else None
     try:
         if watcher is not None:
             watcher.watch(conn)
         cur, hooks = _prepare(conn, job, monitor)
-        if job.warmup:
-            # warming up stops at the first error: the measured run will record them anyway
-            warm = run_loop(
-                cur,
-                job.statement,
-                job.args,
-                runs=job.warmup,
-                deadline_ns=None,
-                prepare=job.recipe.prepare,
-                fetch_rows=job.fetch_rows,
-                on_error=lambda exc: False,
-                should_stop=should_stop,
-                **hooks,
-            )
-            if warm.interrupted:
-                result.interrupted = True
-                return result
+        if job.warmup and _warm_up(cur, job, hooks, should_stop):
+            result.interrupted = True
+            return result
         if ready is not None:
             ready()
         deadline = (
@@ -87,13 +96,18 @@ def run_job(
             if job.duration_s is not None
             else None
         )
+
+        def give_up() -> bool:
+            past = deadline is not None and time.perf_counter_ns() >= deadline
+            return past or bool(should_stop and should_stop())
+
         reconnects = 0
         while True:
-            done_before = len(result.latencies)
-            remaining = None if job.runs is None else job.runs - done_before
+            remaining = None if job.runs is None else job.runs - len(result.latencies)
             if remaining is not None and remaining <= 0:
                 break
-            broken: list[bool] = []
+            faults = _Faults(conn, job.recipe, result)
+            done = len(result.latencies)
             run_loop(
                 cur,
                 job.statement,
@@ -102,27 +116,100 @@ def run_job(
                 deadline_ns=deadline,
                 prepare=job.recipe.prepare,
                 fetch_rows=job.fetch_rows,
-                on_error=functools.partial(_usable, conn, broken=broken),
+                on_error=faults.judge,
                 should_stop=should_stop,
-                progress=progress,
+                progress=_counted_from(done, progress),
                 result=result,
                 **hooks,
             )
-            if not broken or result.interrupted or reconnects >= MAX_RECONNECTS:
+            if not faults.lost or result.interrupted:
                 break
-            if deadline is not None and time.perf_counter_ns() >= deadline:
+            refusal = _no_reconnect(job, reconnects, give_up())
+            if refusal:
+                result.lost = faults.lost
+                result.notes.append(refusal)
+                break
+            _close(conn)
+            conn, reason = reopen(opener, window_s=RECONNECT_WINDOW_S, give_up=give_up)
+            if conn is None:
+                result.lost = faults.lost
+                result.notes.append(
+                    ENDED
+                    if give_up()
+                    else "the connection was lost and could not be reopened within "
+                    f"{RECONNECT_WINDOW_S:g} s ({reason}): the profile stopped with what it "
+                    "had measured"
+                )
                 break
             reconnects += 1
-            _close(conn)
-            conn = opener()
             if watcher is not None:
                 watcher.watch(conn)
             cur, hooks = _prepare(conn, job, monitor)
+        if reconnects:
+            result.notes.append(RECONNECTED)
     finally:
         if watcher is not None:
             watcher.done()
-        _close(conn)
+        if conn is not None:
+            _close(conn)
     return result
+
+
+def _warm_up(cur: Any, job: Job, hooks: dict[str, Any], should_stop: Any) -> bool:
+    """Run the warm-up executions; True when a stop came meanwhile. It ends at the first error:
+    the measured run records them anyway (and reconnects when the connection is gone)."""
+    warm = run_loop(
+        cur,
+        job.statement,
+        job.args,
+        runs=job.warmup,
+        deadline_ns=None,
+        prepare=job.recipe.prepare,
+        fetch_rows=job.fetch_rows,
+        on_error=lambda exc: (describe_error(exc), False),
+        should_stop=should_stop,
+        **hooks,
+    )
+    return warm.interrupted
+
+
+def _counted_from(done: int, progress: Any) -> Any:
+    """The progress callback of a loop that goes on after ``done`` executions (it counts from
+    0 again)."""
+    if progress is None or not done:
+        return progress
+    return lambda count: progress(done + count)
+
+
+def _no_reconnect(job: Job, reconnects: int, past: bool) -> str:
+    """Why a lost connection ends this worker's run ("" when it may reconnect)."""
+    if job.write:
+        return WRITE_LOST
+    if reconnects >= MAX_RECONNECTS:
+        return (
+            f"the connection was lost {reconnects + 1} times: the profile stopped with what it "
+            "had measured"
+        )
+    return ENDED if past else ""
+
+
+class _Faults:
+    """Judges the failed executions on one connection: the text recorded, and whether the loop
+    goes on (not when the connection itself is gone)."""
+
+    def __init__(self, conn: Any, recipe: ConnectionRecipe, result: LoopResult) -> None:
+        self._conn, self._recipe, self._result = conn, recipe, result
+        self.lost = ""  # the driver's reason, once the connection is gone
+
+    def judge(self, exc: BaseException) -> tuple[str, bool]:
+        text = describe_error(exc)
+        if self._recipe.lost(self._conn, exc):
+            self.lost = text
+            return f"connection lost: {text}"[:300], False
+        annotated, hint = self._recipe.annotate(exc, text)
+        if hint and hint not in self._result.notes:
+            self._result.notes.append(hint)
+        return annotated[:300], True
 
 
 class _StopWatcher:
@@ -192,20 +279,6 @@ def _prepare(conn: Any, job: Job, monitor: DeadlineMonitor | None) -> tuple[Any,
     elif disarm is not None:
         hooks["after"] = disarm
     return cur, hooks
-
-
-def _usable(conn: Any, exc: BaseException, *, broken: list[bool]) -> bool:
-    """False when the connection itself is gone (the loop stops; the worker reconnects)."""
-    closed = getattr(conn, "closed", False)  # psycopg
-    gone = (
-        getattr(conn, "broken", False) is True  # psycopg
-        or (isinstance(closed, bool) and closed)
-        or getattr(conn, "open", True) is False  # PyMySQL
-        or (exc.args[:1] and exc.args[0] in (2006, 2013, 2055))  # MySQL: lost connection
-    )
-    if gone:
-        broken.append(True)
-    return not gone
 
 
 def _close(conn: Any) -> None:
