@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import warnings
 from dataclasses import dataclass
@@ -63,6 +64,18 @@ class EmbeddedPostgres:
     @property
     def pgdata(self) -> Path:
         return self.home / "pg18"
+
+    @property
+    def running(self) -> bool:
+        """Whether a server already runs on this data directory (this kernel's or another's)."""
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, 0)
+        except PermissionError:  # alive, and another user's (the server's system user)
+            return True
+        except (OSError, ValueError, IndexError):
+            return False
+        return True
 
     def start(self) -> None:
         """Start the server (or attach to the one another kernel started)."""
@@ -157,27 +170,37 @@ class DemoDatabase:
     label: str
 
 
-def demo_database(*, scale: float = 1.0) -> DemoDatabase:
+def demo_database(*, scale: float = 1.0, progress: bool = True) -> DemoDatabase:
     """The database ``wb.connect()`` opens: embedded PostgreSQL with the demo data loaded, or
-    SQLite with the same data when the server cannot start."""
+    SQLite with the same data when the server cannot start. ``progress``: say on standard
+    error what takes time the first time (starting the server, each table loaded)."""
     with _lock:
         try:
-            url = EmbeddedPostgres().url(_database_name(scale))
+            server = EmbeddedPostgres()
+            if progress and not server.running:
+                _say("starting the embedded PostgreSQL (the first time, it also initialises it)")
+            url = server.url(_database_name(scale))
         except EmbeddedServerError as exc:
-            return _sqlite_fallback(exc, scale=scale)
+            return _sqlite_fallback(exc, scale=scale, progress=progress)
         with _demo_lock(workbench_home()):
-            _load_demo(url, scale)
+            _load_demo(url, scale, progress)
     return DemoDatabase(url, "embedded PostgreSQL (demo data)")
 
 
-def _load_demo(url: str, scale: float) -> None:
+def _say(text: str) -> None:
+    import sys
+
+    print(f"workbench: {text}…", file=sys.stderr, flush=True)
+
+
+def _load_demo(url: str, scale: float, progress: bool) -> None:
     from sqlalchemy import create_engine
 
     from workbench.demo.load import load
 
     engine = create_engine(url)
     try:
-        load(engine, scale=scale)
+        load(engine, scale=scale, progress=progress)
     finally:
         engine.dispose()
 
@@ -186,7 +209,7 @@ def _database_name(scale: float) -> str:
     return "demo" if scale == 1.0 else "demo_s" + f"{scale:g}".replace(".", "_")
 
 
-def _sqlite_fallback(reason: EmbeddedServerError, *, scale: float) -> DemoDatabase:
+def _sqlite_fallback(reason: EmbeddedServerError, *, scale: float, progress: bool) -> DemoDatabase:
     global _fallback_announced
 
     home = workbench_home()
@@ -200,7 +223,7 @@ def _sqlite_fallback(reason: EmbeddedServerError, *, scale: float) -> DemoDataba
         )
     url = f"sqlite:///{path}"
     with _demo_lock(home):
-        _load_demo(url, scale)
+        _load_demo(url, scale, progress)
     return DemoDatabase(url, "SQLite fallback (demo data)")
 
 

@@ -89,12 +89,15 @@ class _Target:
         return f"'{mask_url(self.value)}'"
 
 
-def demo_session(*, scale: float = 1.0, timeout: float = DEFAULT_TIMEOUT_S) -> Session:
+def demo_session(
+    *, scale: float = 1.0, timeout: float = DEFAULT_TIMEOUT_S, progress: bool = True
+) -> Session:
     """A session on the embedded PostgreSQL with the demo data at ``scale`` (SQLite with the
-    same data when the server cannot start)."""
+    same data when the server cannot start). The first time, what takes time (starting the
+    server, loading each table) is said on standard error, unless ``progress=False``."""
     from workbench.embedded import demo_database
 
-    database = demo_database(scale=scale)
+    database = demo_database(scale=scale, progress=progress)
     return Session(
         _create_engine(database.url, {}), timeout=timeout, owns_engine=True, label=database.label
     )

@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -61,11 +62,14 @@ def load(
     *,
     replace: bool = False,
     seed: int = SEED,
+    progress: bool | Callable[[str], None] = False,
 ) -> LoadReport:
     """Create the demo tables in ``target`` and fill them (idempotent).
 
     ``target`` is a session, an Engine or a URL. Only the demo's own tables are dropped, and
     only when ``replace=True`` or when a different dataset version or scale is there.
+    ``progress``: ``True`` prints each step (generating, each table, indexes, statistics) to
+    standard error, a callable receives each step's text.
 
     >>> import workbench as wb
     >>> report = wb.demo.load("sqlite:///shop.db", scale=0.05)   # doctest: +SKIP
@@ -80,13 +84,20 @@ def load(
         if dialect == "postgresql":
             _restore_statistics_times(engine)
         return LoadReport(dialect, scale, already_loaded=True)
+    say = _reporter(progress)
+    say(f"generating the demo data at scale {scale:g}")
     frames = generate(scale, seed)
     _drop(engine)
     with engine.begin() as conn:
         _create_tables(conn, dialect)
-    _bulk_load(engine, dialect, frames)
+    tables = [t for t in TABLE_ORDER if t in frames]
+    for number, name in enumerate(tables, start=1):
+        say(f"loading {name} ({len(frames[name]):,} rows): {number} of {len(tables)} tables")
+        _bulk_load(engine, dialect, {name: frames[name]})
+    say("adding indexes and foreign keys")
     with engine.begin() as conn:
         _add_indexes_and_keys(conn, dialect)
+    say("gathering statistics")
     _gather_statistics(engine, dialect)
     rows = {name: len(df) for name, df in frames.items()}
     with engine.begin() as conn:
@@ -198,7 +209,7 @@ def _load_postgresql(engine: Engine, frames: dict[str, pd.DataFrame]) -> None:
         assert dbapi is not None
         with dbapi.cursor() as cur:
             cur.execute("SET LOCAL synchronous_commit = off")
-            for name in TABLE_ORDER:
+            for name in [t for t in TABLE_ORDER if t in frames]:
                 frame = frames[name]
                 columns = ", ".join(frame.columns)
                 with (
@@ -245,7 +256,7 @@ def _load_sqlite(engine: Engine, frames: dict[str, pd.DataFrame]) -> None:
     try:
         dbapi = raw.driver_connection
         assert dbapi is not None
-        for name in TABLE_ORDER:
+        for name in [t for t in TABLE_ORDER if t in frames]:
             frame = _plain_values(frames[name])
             marks = ", ".join("?" * len(frame.columns))
             dbapi.executemany(
@@ -279,7 +290,7 @@ def _load_duckdb(engine: Engine, frames: dict[str, pd.DataFrame]) -> None:
     try:
         dbapi = raw.driver_connection
         assert dbapi is not None
-        for name in TABLE_ORDER:
+        for name in [t for t in TABLE_ORDER if t in frames]:
             view = f"_workbench_demo_{name}"
             dbapi.register(view, frames[name])
             try:
@@ -303,7 +314,7 @@ def _load_mysql(engine: Engine, frames: dict[str, pd.DataFrame]) -> None:
         assert dbapi is not None
         with dbapi.cursor() as cur:
             cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
-            for name in TABLE_ORDER:
+            for name in [t for t in TABLE_ORDER if t in frames]:
                 frame = frames[name]
                 with _csv_file(frame, null="\\N", bools_as_int=True) as path:
                     cur.execute(
@@ -361,3 +372,15 @@ def _gather_statistics(engine: Engine, dialect: str) -> None:
     elif dialect == "duckdb":
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))
+
+
+def _reporter(progress: bool | Callable[[str], None]) -> Callable[[str], None]:
+    if callable(progress):
+        return progress
+    if not progress:
+        return lambda text: None
+
+    def say(text: str) -> None:
+        print(f"workbench: {text}…", file=sys.stderr, flush=True)
+
+    return say

@@ -11,7 +11,7 @@ import numpy as np
 
 from workbench.capture import Capture
 from workbench.errors import ConfigurationError
-from workbench.profiling.modes import message_index, progress_bar
+from workbench.profiling.modes import Progress, message_index, progress_bar
 from workbench.profiling.result import Profile
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def profile_callable(
     runs: int = 20,
     warmup: int = 2,
     label: str | None = None,
-    progress: bool | None = None,
+    progress: Progress = None,
 ) -> Profile:
     """Time a Python callable (an app handler) with statement capture on: each run's latency is
     split into database time, round trips and Python time (``profile.extra``)."""

@@ -43,7 +43,7 @@ from workbench.errors import (
 from workbench.execution import check_timeout
 from workbench.profiling import workers
 from workbench.profiling.handler import profile_callable
-from workbench.profiling.modes import assemble, execute, unreachable
+from workbench.profiling.modes import Progress, assemble, execute, unreachable
 from workbench.profiling.params import POOL_SIZE, ParamSource
 from workbench.profiling.pgbench import (
     PgbenchRun,
@@ -72,7 +72,7 @@ def profile(
     params: Any = None,
     allow_writes: bool = False,
     timeout: float | None = None,
-    progress: bool | None = None,
+    progress: Progress = None,
     stop: Callable[[], bool] | None = None,
     engine: str = "auto",
     label: str | None = None,
@@ -171,7 +171,7 @@ def _run_workers(
     warmup: int,
     timeout_s: float,
     write: bool,
-    progress: bool | None,
+    progress: Progress,
     stop: Callable[[], bool] | None,
 ) -> Profile:
     """Run in this process, in threads or in worker processes (``mode``)."""

@@ -20,7 +20,7 @@ from workbench.profiling.workers import Job, run_job
 if TYPE_CHECKING:
     from workbench.execution import Executor
 
-__all__ = ["assemble", "execute", "message_index", "progress_bar", "unreachable"]
+__all__ = ["Progress", "assemble", "execute", "message_index", "progress_bar", "unreachable"]
 
 # the folder the workbench package was imported from (this module is workbench/profiling/)
 _IMPORT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -32,7 +32,7 @@ def execute(
     jobs: list[Job],
     runs: int,
     duration: float | None,
-    progress: bool | None,
+    progress: Progress,
     stop: Callable[[], bool] | None,
 ) -> tuple[list[LoopResult], float, bool]:
     total = runs if duration is None else None
@@ -48,15 +48,36 @@ def execute(
             bar.close()
 
 
+#: how a profile reports its progress: a tqdm bar (``None``: once a run lasts a moment),
+#: nothing (``False``), or a callable told ``(runs done, runs planned or None)``
+Progress = bool | None | Callable[[int, int | None], None]
+
+
 def progress_bar(
-    progress: bool | None, total: int | None, duration: float | None, jobs: list[Job]
+    progress: Progress, total: int | None, duration: float | None, jobs: list[Job]
 ) -> Any:
     if progress is False:
         return None
+    if callable(progress):
+        return _Reporter(progress, total)
     from tqdm.auto import tqdm
 
     # shown only once a run has lasted a moment: quick profiles stay quiet
     return tqdm(total=total, desc="profiling", unit="run", leave=False, delay=1.0)
+
+
+class _Reporter:
+    """A progress "bar" that tells a callable (a panel showing runs done and elapsed time)."""
+
+    def __init__(self, report: Callable[[int, int | None], None], total: int | None) -> None:
+        self._report, self._total, self._done = report, total, 0
+
+    def update(self, count: int) -> None:
+        self._done += count
+        self._report(self._done, self._total)
+
+    def close(self) -> None:
+        self._report(self._done, self._total)
 
 
 class _Openers:

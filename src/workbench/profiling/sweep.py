@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workbench.profiling.launch import profile
+from workbench.profiling.modes import Progress
 from workbench.profiling.result import Profile
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def sweep(
     allow_writes: bool = False,
     timeout: float | None = None,
     engine: str = "auto",
-    progress: bool | None = None,
+    progress: Progress = None,
     stop: Callable[[], bool] | None = None,
 ) -> Sweep:
     """Latency and throughput at several concurrency levels: ``sql`` profiled for
