@@ -90,7 +90,10 @@ class Answer:
         usage = ""
         if self.usage:
             usage = " · " + ", ".join(f"{escape(k)} {v:,}" for k, v in self.usage.items() if v)
-        items = "".join(f"<li>{f._repr_html_()}</li>" for f in self.findings)
+        # an offline answer's narrative already is its findings: listed once
+        items = (
+            "" if self.offline else "".join(f"<li>{f._repr_html_()}</li>" for f in self.findings)
+        )
         findings = f"<h4>Findings</h4><ul>{items}</ul>" if items else ""
         return (
             f"<div class='wb-answer'><div style='color:#57606a;font-size:12px'>{label}"

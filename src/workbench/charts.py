@@ -74,7 +74,7 @@ def _title(profile: Profile) -> str:
     return f"{what} — {profile.runs:,} runs, concurrency {profile.concurrency}"
 
 
-def _text(text: str, width: int = 95) -> str:
+def _text(text: str, width: int = 78) -> str:
     """Untrusted text for a chart: ``$`` would start matplotlib's math mode ($1 in a query),
     and a long line would be cut at the figure's edge."""
     import textwrap
@@ -118,7 +118,7 @@ def latency_histogram(
                 color=COLORS[name],
                 linestyle="--",
                 linewidth=1.2,
-                label=f"{name} {value:,.3g} ms",
+                label=f"{name} {fmt.milliseconds(value)}",
             )
         axes.legend(loc="upper right", frameon=False)
     axes.set_xlabel("latency (ms, log scale)" if log else "latency (ms)")
@@ -139,7 +139,7 @@ def _log_axis(axis: Any) -> None:
     is_x = axis is axes.xaxis
     (axes.set_xscale if is_x else axes.set_yscale)("log")
     low, high = axes.get_xlim() if is_x else axes.get_ylim()
-    plain = FuncFormatter(lambda value, _pos: f"{value:.4g}")
+    plain = FuncFormatter(lambda value, _pos: f"{value:,.0f}" if value >= 1000 else f"{value:.4g}")
     if low > 0 and high / low < 10:
         axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
         axis.set_minor_locator(NullLocator())
@@ -248,7 +248,7 @@ def compare_chart(before: Profile, after: Profile, *, ax: Axes | None = None) ->
             y,
             color=color,
             linewidth=1.8,
-            label=_text(f"{profile.label or name}: p50 {median:,.3g} ms", 60),
+            label=_text(f"{profile.label or name}: p50 {fmt.milliseconds(median)}", 60),
         )
     _log_axis(axes.xaxis)
     axes.set_xlabel("latency (ms, log scale)")
@@ -302,7 +302,7 @@ def plan_chart(plan: Plan, *, top: int = 20, ax: Axes | None = None) -> Figure:
     axes.set_yticks(positions, labels, fontsize=8)
     axes.set_xlabel("exclusive time (ms)" if timed else "exclusive cost (planner units)")
     total = plan.total_time_ms
-    suffix = f", total {total:,.1f} ms" if total is not None else ""
+    suffix = f", total {fmt.milliseconds(total)}" if total is not None else ""
     axes.set_title(
         _text(f"Where the time goes: {plan.dialect} plan, {len(plan.nodes)} nodes{suffix}"),
         fontsize=10,

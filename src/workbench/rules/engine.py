@@ -4,6 +4,7 @@ grouping and de-duplicating what they found (see :mod:`workbench.rules` for the 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -66,7 +67,7 @@ def analyze(evidence: Evidence) -> list[Finding]:
             log.info("offline rule %s skipped a statement nested too deeply", rule.__name__)
         except Exception:  # one broken rule must not silence the others
             log.warning("offline rule %s failed and was skipped", rule.__name__, exc_info=True)
-    found = _without_superseded(found)
+    found = _one_per_fix(_without_superseded(found))
     found.sort(key=_order)
     return _capped(_unique(_grouped(found, ctx)))
 
@@ -92,6 +93,43 @@ def _without_superseded(found: list[Finding]) -> list[Finding]:
             continue
         kept.append(f)
     return kept
+
+
+def _one_per_fix(found: list[Finding]) -> list[Finding]:
+    """Two findings that propose the same index are one problem (a missing index on a join
+    key that is also an unindexed foreign key): the more severe stays, naming the other."""
+    kept: list[Finding] = []
+    by_fix: dict[str, Finding] = {}
+    for f in sorted(found, key=_order):
+        key = _index_key(f.fix) if f.fix_kind == "ddl" and f.fix else None
+        if key is None or key not in by_fix:
+            if key is not None:
+                by_fix[key] = f
+            kept.append(f)
+            continue
+        lead = by_fix[key]
+        lead.evidence.setdefault("also", []).append(f.code)
+        lead.detail = (lead.detail + " " if lead.detail else "") + (
+            f"The same index also answers {f.code.replace('_', ' ')}: {f.title}."
+        )
+    return kept
+
+
+def _index_key(ddl: str) -> str | None:
+    """``CREATE INDEX ... ON table (columns)`` as (table, columns), whatever the index's name."""
+    match = _CREATE_INDEX.search(ddl)
+    if match is None:
+        return None
+    columns = ",".join(c.strip().strip('"').lower() for c in match["columns"].split(","))
+    table = match["table"].strip('"').lower()
+    return f"{table}({columns})"
+
+
+_CREATE_INDEX = re.compile(
+    r"CREATE\s+(?:UNIQUE\s+)?INDEX\b.*?\bON\s+(?:ONLY\s+)?(?P<table>[\w.\"]+)"
+    r"\s*(?:USING\s+\w+\s*)?\((?P<columns>[^)]*)\)",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def _grouped(found: list[Finding], ctx: Context) -> list[Finding]:
