@@ -208,7 +208,7 @@ def test_quickstart_runs_in_jupyterlab_and_the_panel_works(jupyterlab: tuple[str
             assert page.get_by_text("Traceback").count() == 0
             # a click in the panel: the plan tree appears inside the widget
             button.click()
-            panel_plan = page.locator(".jupyter-widgets .wb-plan")
+            panel_plan = page.locator(".wbpv .wbpv-tree")
             panel_plan.first.wait_for(timeout=90_000)
             assert "Seq Scan on orders" in panel_plan.first.inner_text()
             # charts render as images (the figure shows itself, no pyplot needed)

@@ -206,7 +206,7 @@ def test_unindexed_foreign_key(pg: Planted, table_name: str) -> None:
         f = fixes[0]
         well_formed(f)
         assert f.fix == f"CREATE INDEX {child}_parent_id_idx ON {child} (parent_id)"
-        assert "unindexed_foreign_key" in f.evidence.get("also", []) + [f.code]
+        assert "unindexed_foreign_key" in [*f.evidence.get("also", []), f.code]
         assert pg.name in f.title + f.detail
         pg.execute(f.fix)
         assert "unindexed_foreign_key" not in codes(run(pg.s, sql)[1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from pathlib import Path
 
@@ -22,22 +23,33 @@ def panel(embedded_session: wb.Session, tmp_path: Path) -> Workbench:
         investigation=inv,
         background=False,
         architect=wb.Architect(save_dir=tmp_path, on_text=lambda _: None),
+        namespace={},
     )
 
 
 def _status(panel: Workbench) -> str:
-    return panel.status.value
+    return str(panel.status.value)
+
+
+def _plan_text(panel: Workbench) -> str:
+    return json.dumps(panel.plan_view.data)
 
 
 def test_explain_analyze_shows_the_tree_and_its_python(panel: Workbench) -> None:
     panel.buttons["analyze"].click()
-    assert "wb-plan" in panel.plan_html.value and "Seq Scan" in panel.plan_html.value
+    data = panel.plan_view.data
+    assert any("Seq Scan" in n["label"] for n in data["nodes"])
+    hot = next(n for n in data["nodes"] if n["hot"])
+    assert hot["time"] and hot["share_text"] and hot["facts"]  # a readable details table
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in hot["facts"])
     assert "s.explain(" in panel.python.value and "analyze=True" in panel.python.value
-    assert panel.node_select.options
-    assert "exclusive_time_ms" in panel.node_details.value  # the hot node's details
     assert [s.kind for s in panel.investigation.steps] == ["plan"]
+    # the findings right after an Explain, and the line that gives them
     assert "missing_index" in " ".join(c.value for c in _findings_html(panel))
+    assert "findings = wb.analyze(" in panel.findings_python.value
     assert "<evidence" in panel.evidence_html.value.replace("&lt;", "<")
+    assert isinstance(panel.namespace["plan"], wb.Plan)
+    assert panel.namespace["findings"] == panel.state.findings
 
 
 def _findings_html(panel: Workbench) -> list:  # type: ignore[type-arg]
@@ -48,23 +60,94 @@ def _findings_html(panel: Workbench) -> list:  # type: ignore[type-arg]
 
 
 def test_profile_compare_ask_and_try_fix(panel: Workbench) -> None:
-    panel.runs.value = 15
+    panel.runs.value = 30
     panel.buttons["profile"].click()
-    assert len(panel.profiles) == 1 and len(panel.charts.children) == 4  # caption + 3 charts
+    assert len(panel.state.profiles) == 1 and len(panel.charts.children) == 4  # caption + 3
+    assert "prof_1 = s.profile(" in panel.python.value
     panel.buttons["compare"].click()
     assert "two profiles" in _status(panel)  # a readable refusal, not a crash
     panel.buttons["profile"].click()
+    assert panel.compare_before.value == "prof_1" and panel.compare_after.value == "prof_2"
     panel.buttons["compare"].click()
-    assert "Before / after" not in _status(panel) and "⚠" not in _status(panel)
+    assert "⚠" not in _status(panel)
+    assert "comparison = prof_1.compare(prof_2)" in panel.python.value
+    assert isinstance(panel.namespace["comparison"], wb.Comparison)
     panel.buttons["ask"].click()
     assert "Offline analysis" in panel.answer_html.value
-    fixable = [i for i, f in enumerate(panel.findings) if f.fix_kind == "ddl"]
+    first = (panel.state.answer.findings or [None])[0]  # type: ignore[union-attr]
+    assert first is not None
+    assert panel.answer_html.value.count(html_escape(first.title)) == 1  # listed once
+    fixable = [i for i, f in enumerate(panel.state.findings or []) if f.fix_kind == "ddl"]
     assert fixable
     panel.try_fix(fixable[0])
     assert "rolled-back transaction" in panel.fix_result.value
+    assert panel.fix_view.data["kind"] == "diff"
     kinds = [s.kind for s in panel.investigation.steps]
     assert kinds.count("profile") == 2 and {"comparison", "answer", "fix"} <= set(kinds)
     assert "s.profile(" in panel.history_html.value
+
+
+def test_a_new_statement_clears_what_belonged_to_the_old_one(panel: Workbench) -> None:
+    panel.runs.value = 20
+    panel.buttons["analyze"].click()
+    panel.buttons["profile"].click()
+    panel.buttons["profile"].click()
+    panel.buttons["compare"].click()
+    assert panel.state.comparison is not None and panel.state.findings
+    panel.sql.value = "SELECT count(*) FROM users WHERE id < :id"
+    panel.params.value = '{"id": 100}'
+    panel.buttons["profile"].click()
+    state = panel.state
+    assert state.plan is None and state.comparison is None and state.answer is None
+    assert "No plan yet" in _plan_text(panel)
+    assert [m.name for m in state.current_profiles] == ["prof_3"]
+    # Compare of two different statements is refused unless asked for
+    panel.compare_before.value, panel.compare_after.value = "prof_2", "prof_3"
+    panel.buttons["compare"].click()
+    assert "different statements" in _status(panel) and state.comparison is None
+    panel.compare_any.value = True
+    panel.buttons["compare"].click()
+    assert state.comparison is not None
+    # an error clears nothing that belongs to the statement, and says so
+    panel.params.value = "{id: 1"
+    panel.buttons["explain"].click()
+    assert "params is not JSON" in _status(panel) and panel.python.value == ""
+
+
+def test_the_allow_writes_box_allows_one_write(
+    panel: Workbench, embedded_session: wb.Session
+) -> None:
+    panel.sql.value = "DELETE FROM order_items WHERE quantity > :q"
+    panel.params.value = '{"q": 3}'
+    panel.buttons["analyze"].click()
+    assert "allow_writes" in _status(panel) or "writes data" in _status(panel)
+    panel.allow_writes.value = True
+    panel.buttons["analyze"].click()
+    assert "⚠" not in _status(panel) and "allow_writes=True" in panel.python.value
+    assert panel.allow_writes.value is False  # unticked after use
+    assert embedded_session.query("SELECT count(*) AS n FROM order_items").n.iloc[0] > 0
+
+
+def test_export_contains_what_the_tabs_showed(panel: Workbench, tmp_path: Path) -> None:
+    panel.runs.value = 20
+    panel.buttons["analyze"].click()
+    panel.buttons["profile"].click()
+    shown = [f.title for f in panel.state.findings or []]
+    assert shown
+    target = tmp_path / "report.html"
+    panel.export(str(target))
+    assert "Report written" in _status(panel) and "href=" in _status(panel)
+    html = target.read_text()
+    assert "No findings were recorded" not in html
+    for title in shown:
+        assert html_escape(title) in html
+    assert "Capture" not in [s.kind for s in panel.investigation.steps]
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
 
 
 @pytest.mark.parametrize(
@@ -88,7 +171,7 @@ def test_bad_input_gives_a_readable_message_and_the_panel_goes_on(
         panel.sql.value = "SELECT count(*) FROM users"
         panel.buttons["explain"].click()
         assert "⚠" not in _status(panel)
-        assert "users" in panel.plan_html.value
+        assert "users" in _plan_text(panel)
     finally:
         embedded_session.timeout = 30
     assert embedded_session.query("SELECT count(*) AS n FROM orders").n.iloc[0] == 400_000
@@ -160,6 +243,7 @@ def test_a_lost_connection_is_reported_and_the_panel_recovers(pg_url: str, tmp_p
         sql="SELECT 1 AS one",
         params="",
         architect=wb.Architect(save_dir=tmp_path, on_text=lambda _: None),
+        namespace={},
     )
     panel.buttons["explain"].click()
     assert "⚠" not in _status(panel)
@@ -167,8 +251,12 @@ def test_a_lost_connection_is_reported_and_the_panel_recovers(pg_url: str, tmp_p
     panel.buttons["explain"].click()
     assert "⚠" in _status(panel) and "connection" in _status(panel).lower()
     assert "Traceback" not in _status(panel)
-    panel.connect("postgresql+psycopg://nobody:secret-pw@127.0.0.1:1/none")
+    panel.url.value = "postgresql+psycopg://nobody:secret-pw@127.0.0.1:1/none"
+    assert panel.url.value == "" and panel.url_secret.value  # moved out of sight as typed
+    panel.connect_button.click()
     assert "⚠" in _status(panel) and "secret-pw" not in _status(panel)
+    assert "secret-pw" not in panel.python.value
+    assert panel.url_secret.value == "" and panel.url.value == ""  # not kept after a failure
     relay.restore()  # the network comes back: the next action works again
     panel.buttons["explain"].click()
     assert "⚠" not in _status(panel)
@@ -184,9 +272,11 @@ def test_capture_toggle_records_app_statements(
     assert panel.buttons["capture"].description == "Stop capture"
     with Session(embedded_session.engine) as db:
         wb.demo.app.list_users(db, per_page=10)
+    assert panel.buttons["explain"].disabled  # nothing else runs while capturing
     panel.buttons["capture"].click()
-    assert len(panel.captures) == 1 and len(panel.captures[0]) >= 11
-    codes = {f.code for f in panel.findings}
+    cap = panel.namespace["cap"]
+    assert len(cap) >= 11 and not panel.buttons["explain"].disabled
+    codes = {f.code for f in panel.state.findings or []}
     assert "n_plus_one" in codes
 
 
@@ -202,16 +292,24 @@ def test_background_actions_finish(embedded_session: wb.Session, tmp_path: Path)
         embedded_session,
         investigation=inv,
         architect=wb.Architect(save_dir=tmp_path, on_text=lambda _: None),
+        namespace={},
     )
-    panel.runs.value = 100_000
+    assert panel.stop_button.disabled  # nothing runs: nothing to stop
+    panel.runs.value = 2_000_000
     panel.sql.value = "SELECT 1"
     panel.params.value = ""
     panel.buttons["profile"].click()
     assert panel.stop_button.disabled is False  # a long profile can be stopped
+    assert panel.buttons["explain"].disabled and panel.buttons["capture"].disabled
+    time.sleep(1.5)
+    assert "Running profile" in _status(panel) and " s" in _status(panel)  # elapsed time
+    assert "runs" in _status(panel)  # and runs done
     panel.stop()
     panel.wait(60)
-    assert panel.profiles and panel.profiles[0].interrupted
-    assert panel.buttons["explain"].disabled is False
+    profiles = panel.state.profiles
+    assert profiles and profiles[0].profile.interrupted
+    assert "stopped after" in _status(panel) and "prof_1" in _status(panel)
+    assert panel.buttons["explain"].disabled is False and panel.stop_button.disabled
 
 
 @pytest.mark.parametrize("action", ["analyze", "profile"])
@@ -224,6 +322,7 @@ def test_stop_cancels_a_slow_statement_at_once(pg_url: str, tmp_path: Path, acti
         sql="SELECT pg_sleep(20)",
         params="",
         architect=wb.Architect(save_dir=tmp_path, on_text=lambda _: None),
+        namespace={},
     )
     panel.runs.value = 3
     panel.buttons[action].click()
@@ -249,6 +348,8 @@ def test_the_widget_tree_uses_standard_controls(panel: Workbench) -> None:
         return [widget, *[x for c in children for x in walk(c)]]
 
     kinds = {type(x).__module__.split(".")[0] for x in walk(panel.widget)}
-    assert kinds == {"ipywidgets"}
+    assert kinds == {"ipywidgets", "workbench"}  # standard controls, and the plan view
+    views = [x for x in walk(panel.widget) if type(x).__module__.startswith("workbench")]
+    assert {type(v).__name__ for v in views} == {"PlanView"}
     bundle = panel._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle

@@ -119,6 +119,7 @@ class Investigation:
         folder: str | Path | None = None,
         session: Connected | None = None,
         summary: str | None = None,
+        lazy: bool = False,
     ) -> None:
         if not title or not str(title).strip():
             raise ConfigurationError("an investigation needs a title")
@@ -131,7 +132,9 @@ class Investigation:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
             folder = Path("investigations") / f"{stamp}-{_slug(self.title)}"
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        # lazy: nothing on disk until the first step (a panel opened and left empty leaves no
+        # folder behind)
+        self._lazy = lazy
         if session is not None:
             self.attach(session)
         self.save()
@@ -289,6 +292,9 @@ class Investigation:
     def save(self) -> Path:
         """Rewrite ``investigation.json`` atomically (a crash never leaves half a file)."""
         target = self.folder / INDEX
+        if self._lazy and not self.steps:
+            return target
+        self.folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".investigation-")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(self.to_dict(), out, indent=1, default=str, ensure_ascii=False)
@@ -312,6 +318,7 @@ class Investigation:
             inv.created_at = data.get("created_at", "")
             inv.environment = data.get("environment", {})
             inv.folder = index.parent
+            inv._lazy = False
             inv.steps = [_step(s) for s in data.get("steps", [])]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             # a hand-edited or truncated file: say which, and that nothing was changed

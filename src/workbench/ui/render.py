@@ -64,3 +64,41 @@ def history_html(investigation: Investigation, lines: Sequence[str]) -> str:
         f"</code>:</p><ol>{steps}</ol><p>The same in Python:</p>"
         f"<pre>{escape(code)}</pre>"
     )
+
+
+def python_line(line: str) -> str:
+    """The "Python:" line under the toolbar (several lines kept as they are)."""
+    return f"<small>Python: <code style='white-space:pre-wrap'>{escape(line)}</code></small>"
+
+
+def report_link(path: Any) -> str:
+    """A link to a written report, relative to the notebook's folder where it can be (so
+    JupyterLab opens it), with its path."""
+    import os
+    from pathlib import Path
+
+    target = Path(path)
+    try:
+        shown = os.path.relpath(target.resolve(), Path.cwd())
+    except ValueError:  # another drive
+        shown = str(target)
+    href = shown if not shown.startswith("..") else target.resolve().as_uri()
+    return (
+        f"Report written: <a href='{escape(href)}' target='_blank' rel='noopener'>"
+        f"{escape(shown)}</a>"
+    )
+
+
+def has_password(url: str) -> bool:
+    """Whether a typed URL carries a password (``user:secret@host``)."""
+    from workbench.redaction import mask_url
+
+    return "://" in url and mask_url(url) != url
+
+
+def connect_line(url: str) -> tuple[str, bool]:
+    """The Python line of a switch to ``url``, and whether the URL holds a secret: then the
+    line names a ``url`` variable (the panel puts it in the notebook) instead of the text."""
+    if has_password(url):
+        return "s = wb.connect(url)  # url: the URL you typed (its password is not shown)", True
+    return f"s = wb.connect({url!r})", False
