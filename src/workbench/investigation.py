@@ -344,8 +344,7 @@ class Investigation:
         (through headless Chromium, where installed)."""
         from workbench.report import export
 
-        written: Path = export(self, Path(path), **options)
-        return written
+        return ReportPath(export(self, Path(path), **options))
 
     def __repr__(self) -> str:
         kinds = ", ".join(s.kind for s in self.steps[-6:])
@@ -363,6 +362,27 @@ class Investigation:
             f"<div class='wb-investigation'><b>{escape(self.title)}</b> "
             f"<small>{escape(str(self.folder))}</small><ol>{rows}</ol></div>"
         )
+
+
+class ReportPath(type(Path())):  # type: ignore[misc]
+    """The path of a written report: a ``Path`` in code, a link in a notebook."""
+
+    def link_html(self) -> str:
+        """A link that opens the report: relative to the notebook's folder where it can be
+        (JupyterLab opens those), a file URL otherwise."""
+        import os
+
+        from workbench.safe_html import escape
+
+        try:
+            shown = os.path.relpath(self.resolve(), Path.cwd())
+        except ValueError:  # another drive
+            shown = str(self)
+        href = shown if not shown.startswith("..") else self.resolve().as_uri()
+        return f"<a href='{escape(href)}' target='_blank' rel='noopener'>{escape(shown)}</a>"
+
+    def _repr_html_(self) -> str:
+        return f"Report: {self.link_html()}"
 
 
 def _rebuild(step: Step, folder: Path) -> Any:

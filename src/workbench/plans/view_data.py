@@ -90,7 +90,8 @@ def _node(
                 f"{fmt.rows(node.actual_rows)} came",
             }
         )
-    if node.stopped_early and node.actual_rows is not None:
+    fewer = (node.actual_rows or 0.0) < (node.estimated_rows or 0.0)
+    if node.stopped_early and node.actual_rows is not None and fewer:
         flags.append(
             {
                 "kind": "muted",

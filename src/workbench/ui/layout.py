@@ -145,6 +145,24 @@ def build(sql: str, params: str) -> Controls:
     )
     for i, name in enumerate(TABS):
         tabs.set_title(i, name)
+    # stable names for the page (tests and stylesheets), whatever ipywidgets calls its nodes
+    for widget_, name in (
+        (status, "wb-status"),
+        (python, "wb-python"),
+        (sql_box, "wb-sql"),
+        (params_box, "wb-params"),
+        (runs, "wb-runs"),
+        (charts, "wb-charts"),
+        (compare_before, "wb-compare-before"),
+        (compare_after, "wb-compare-after"),
+        (compare_any, "wb-compare-any"),
+        (findings_box, "wb-findings"),
+        (answer_html, "wb-answer"),
+        (evidence_html, "wb-evidence"),
+        (history_html, "wb-history"),
+        (allow_writes, "wb-allow-writes"),
+    ):
+        widget_.add_class(name)
     widget = w.VBox(
         [
             w.HBox([connection, url, url_secret, connect_button]),

@@ -102,9 +102,12 @@ function tree(data, state, options) {
     if (node.on_path) row.classList.add("wbpv-path");
     if (node.hot) row.classList.add("wbpv-hot");
     if (state.selected === node.id) row.classList.add("wbpv-selected");
+    // the row is a grid: name (indented), bar, time, share, then rows and flags; every bar
+    // starts at the same place whatever the depth or the label's length
+    const name = el("span", "wbpv-name");
     const indent = el("span", "wbpv-indent");
     indent.style.width = `${node.depth * INDENT}px`;
-    row.appendChild(indent);
+    name.appendChild(indent);
     const twisty = el("button", "wbpv-twisty");
     twisty.type = "button";
     if (kids.has(node.id)) {
@@ -116,43 +119,47 @@ function tree(data, state, options) {
         event.stopPropagation();
         options.toggle(node.id);
       });
+      name.appendChild(twisty);
       if (!open) {
         const count = el("span", "wbpv-more", `+${countBelow(node.id, kids)}`);
         count.title = "nodes folded under this one";
-        row.appendChild(twisty);
-        row.appendChild(count);
-      } else {
-        row.appendChild(twisty);
+        name.appendChild(count);
       }
     } else {
       twisty.disabled = true;
       twisty.setAttribute("aria-hidden", "true");
-      row.appendChild(twisty);
+      name.appendChild(twisty);
     }
-    row.appendChild(el("span", "wbpv-id", `#${node.id}`));
-    row.appendChild(el("span", "wbpv-label", node.label));
+    name.appendChild(el("span", "wbpv-id", `#${node.id}`));
+    const label = el("span", "wbpv-label", node.label);
+    label.title = node.label;
+    name.appendChild(label);
+    row.appendChild(name);
     row.appendChild(bar(node, data.timed));
     if (data.timed) {
       row.appendChild(el("span", "wbpv-time", node.time || "–"));
       row.appendChild(el("span", "wbpv-share", node.share_text || ""));
-    } else if (node.cost) {
-      row.appendChild(el("span", "wbpv-time", `cost ${node.cost}`));
+    } else {
+      row.appendChild(el("span", "wbpv-time", node.cost ? `cost ${node.cost}` : ""));
+      row.appendChild(el("span", "wbpv-share", ""));
     }
+    const tail = el("span", "wbpv-tail");
     if (node.rows) {
       const rowsText = el("span", "wbpv-rows", `rows ${node.rows}`);
       rowsText.title = "estimated → actual (totals over all loops)";
-      row.appendChild(rowsText);
+      tail.appendChild(rowsText);
     }
     for (const flag of node.flags) {
       const badge = el("span", `wbpv-flag wbpv-flag-${flag.kind}`, flag.text);
       badge.title = flag.title;
-      row.appendChild(badge);
+      tail.appendChild(badge);
     }
     if (!options.compact) {
-      if (node.loops) row.appendChild(el("span", "wbpv-extra", `loops ${node.loops}`));
-      if (node.buffers) row.appendChild(el("span", "wbpv-extra", `buffers ${node.buffers}`));
-      if (data.timed && node.cost) row.appendChild(el("span", "wbpv-extra", `cost ${node.cost}`));
+      if (node.loops) tail.appendChild(el("span", "wbpv-extra", `loops ${node.loops}`));
+      if (node.buffers) tail.appendChild(el("span", "wbpv-extra", `buffers ${node.buffers}`));
+      if (data.timed && node.cost) tail.appendChild(el("span", "wbpv-extra", `cost ${node.cost}`));
     }
+    row.appendChild(tail);
     row.addEventListener("click", () => options.select(node.id));
     row.addEventListener("mouseenter", () => options.hover && options.hover(node.id, true));
     row.addEventListener("mouseleave", () => options.hover && options.hover(node.id, false));

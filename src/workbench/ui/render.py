@@ -72,21 +72,10 @@ def python_line(line: str) -> str:
 
 
 def report_link(path: Any) -> str:
-    """A link to a written report, relative to the notebook's folder where it can be (so
-    JupyterLab opens it), with its path."""
-    import os
-    from pathlib import Path
+    """The status line after an export: a link to the report."""
+    from workbench.investigation import ReportPath
 
-    target = Path(path)
-    try:
-        shown = os.path.relpath(target.resolve(), Path.cwd())
-    except ValueError:  # another drive
-        shown = str(target)
-    href = shown if not shown.startswith("..") else target.resolve().as_uri()
-    return (
-        f"Report written: <a href='{escape(href)}' target='_blank' rel='noopener'>"
-        f"{escape(shown)}</a>"
-    )
+    return f"Report written: {ReportPath(path).link_html()}"
 
 
 def has_password(url: str) -> bool:

@@ -345,10 +345,13 @@ class Workbench:
         if statement is not None and self.state.begin(statement):
             self._show_all()  # what belonged to the previous statement is gone from every tab
         self.history.append(line)
+        index = len(self.history) - 1
         self._show_history()
 
         def failed(message: str) -> None:
             self.state.error = message
+            # kept in the History as a comment: what was tried, not a line that runs
+            self.history[index] = "\n".join(f"# failed: {part}" for part in line.splitlines())
 
         self.runner.run(name, line, work, stoppable=stoppable, done_says=done_says, failed=failed)
 
