@@ -130,11 +130,14 @@ def test_kernel_interrupt_cancels_the_query(scratch_table: tuple[str, str]) -> N
     started = time.monotonic()
     timer.start()
     try:
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt) as caught:
             s.query(SLEEP_30[s.dialect])
     finally:
         timer.cancel()
     assert time.monotonic() - started < 8
+    # one clear line: what happened and that the session is fine
+    assert isinstance(caught.value, wb.QueryCancelled)
+    assert "cancelled on the server after" in str(caught.value)
     assert _count(s, table) == 10
     if s.dialect == "postgresql":  # nothing left running on the server
         active = s.query(
