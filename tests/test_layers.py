@@ -27,7 +27,7 @@ LAYER_OF: tuple[tuple[str, str], ...] = (
     # the facade
     (r"workbench|workbench\.session", "facade"),
     # views: what a person reads
-    (r"workbench\.(charts|investigation|report|report\..*|baseline)", "views"),
+    (r"workbench\.(charts|investigation|investigation\..*|report|report\..*|baseline)", "views"),
     # analysis: judging the evidence
     (
         r"workbench\.(evidence|evidence\..*|rules|rules\..*|architect|architect\..*|persona|personas"

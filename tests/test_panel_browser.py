@@ -226,9 +226,7 @@ def test_a_person_drives_the_panel(jupyterlab: tuple[str, Path]) -> None:  # noq
                 "() => { const t = document.querySelector('.widget-tab');"
                 " return t ? t.outerHTML.slice(0, 3000) : 'no .widget-tab'; }"
             )
-            raise AssertionError(
-                f"{exc}\nstatus: {Panel(page).status()!r}\ntab: {tabs}"
-            ) from exc
+            raise AssertionError(f"{exc}\nstatus: {Panel(page).status()!r}\ntab: {tabs}") from exc
         finally:
             browser.close()
     blocks = [b for b in history.split("\n\n") if b.strip()]

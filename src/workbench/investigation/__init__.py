@@ -10,25 +10,29 @@ back; ``inv.export("report.html")`` turns it into a report.
 
 from __future__ import annotations
 
-import enum
 import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from workbench import formatting as fmt
 from workbench.errors import ConfigurationError
+from workbench.investigation.steps import (
+    REBUILT,
+    Step,
+    StepKind,
+    default_title,
+    step_from_dict,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from workbench.catalog import ServerInfo
 
-__all__ = ["Connected", "Investigation", "Step", "StepKind"]
+__all__ = ["Connected", "Investigation", "ReportPath", "Step", "StepKind"]
 
 
 class Connected(Protocol):
@@ -47,61 +51,6 @@ class Connected(Protocol):
 
 FORMAT_VERSION = 1
 INDEX = "investigation.json"
-
-
-class StepKind(enum.StrEnum):
-    """What a step recorded; the report draws each kind its own way (its value is what
-    ``investigation.json`` stores)."""
-
-    PLAN = "plan"
-    PROFILE = "profile"
-    COMPARISON = "comparison"
-    SWEEP = "sweep"
-    CAPTURE = "capture"
-    EVIDENCE = "evidence"
-    FINDINGS = "findings"
-    ANSWER = "answer"
-    FIX = "fix"
-    FIGURE = "figure"
-    TABLE = "table"
-    NOTE = "note"
-    DATA = "data"
-
-
-_REBUILT = frozenset({StepKind.PLAN, StepKind.FIX, StepKind.EVIDENCE})
-
-
-@dataclass
-class Step:
-    """One recorded step. ``data`` is JSON; ``artefacts`` are files in the folder."""
-
-    id: int
-    kind: StepKind
-    title: str
-    created_at: str
-    note: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    artefacts: list[str] = field(default_factory=list)
-    code: str | None = None  # the Python line that reproduces it
-    _object: Any = field(default=None, repr=False, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "title": self.title,
-            "created_at": self.created_at,
-            "note": self.note,
-            "data": self.data,
-            "artefacts": self.artefacts,
-            "code": self.code,
-        }
-
-    def object(self, folder: Path) -> Any:
-        """The step as the workbench object it was recorded from (rebuilt after a reload)."""
-        if self._object is None:
-            self._object = _rebuild(self, folder)
-        return self._object
 
 
 class Investigation:
@@ -168,7 +117,7 @@ class Investigation:
         step = Step(
             id=len(self.steps) + 1,
             kind=kind,
-            title=title or _default_title(kind, obj),
+            title=title or default_title(kind, obj),
             created_at=datetime.now().isoformat(timespec="seconds"),
             note=note,
             data=data,
@@ -176,7 +125,7 @@ class Investigation:
             code=code,
             # what holds plans is read back from what was saved, so an export shows exactly
             # that (a plan's parameter values are left out of the saved copy)
-            _object=None if kind in _REBUILT else obj,
+            _object=None if kind in REBUILT else obj,
         )
         self.steps.append(step)
         self.save()
@@ -319,7 +268,7 @@ class Investigation:
             inv.environment = data.get("environment", {})
             inv.folder = index.parent
             inv._lazy = False
-            inv.steps = [_step(s) for s in data.get("steps", [])]
+            inv.steps = [step_from_dict(s) for s in data.get("steps", [])]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             # a hand-edited or truncated file: say which, and that nothing was changed
             raise ConfigurationError(
@@ -385,118 +334,6 @@ class ReportPath(type(Path())):  # type: ignore[misc]
         return f"Report: {self.link_html()}"
 
 
-def _rebuild(step: Step, folder: Path) -> Any:
-    data = step.data
-    if step.kind is StepKind.PLAN:
-        from workbench.plans import from_dict
-
-        return from_dict(data["plan"])
-    if step.kind is StepKind.PROFILE:
-        return _load_profile(folder, data["samples"], data)
-    if step.kind is StepKind.COMPARISON:
-        from workbench.profiling.result import Comparison
-
-        base = _load_profile(
-            folder, data["baseline_samples"], {"label": data.get("baseline_label")}
-        )
-        cand = _load_profile(
-            folder, data["candidate_samples"], {"label": data.get("candidate_label")}
-        )
-        return Comparison.between(base, cand)
-    if step.kind is StepKind.ANSWER:
-        from workbench.architect import Answer
-
-        return Answer.from_dict(data)
-    if step.kind is StepKind.EVIDENCE:
-        from workbench.evidence import Evidence
-
-        return Evidence.from_dict(data)
-    if step.kind is StepKind.FINDINGS:
-        from workbench.findings import Finding
-
-        return [Finding.from_dict(f) for f in data.get("findings", [])]
-    if step.kind is StepKind.FIX:
-        from workbench.fixes import FixTrial
-        from workbench.plans import from_dict
-
-        return FixTrial(
-            fix=data["fix"],
-            sql=data["sql"],
-            statements=data.get("statements", []),
-            settings=data.get("settings", {}),
-            before=from_dict(data["before"]),
-            after=from_dict(data["after"]),
-            notes=data.get("notes", []),
-        )
-    if step.kind is StepKind.SWEEP:
-        from workbench.profiling.sweep import Sweep
-
-        levels = data.get("levels", [])
-        profiles = []
-        for name, level in zip(data.get("samples", []), levels, strict=False):
-            profile = _load_profile(
-                folder,
-                name,
-                {
-                    "sql": data.get("sql"),
-                    "mode": level.get("mode"),
-                    "concurrency": level.get("concurrency", 1),
-                },
-            )
-            profiles.append(profile)
-        return Sweep(data.get("sql", ""), profiles)
-    if step.kind is StepKind.NOTE:
-        return data.get("text", "")
-    return data
-
-
-def _load_profile(folder: Path, name: str, meta: dict[str, Any]) -> Any:
-    import numpy as np
-
-    from workbench.profiling.result import Profile
-
-    with np.load(folder / name) as arrays:
-        extra = {k[len("extra_") :]: arrays[k] for k in arrays.files if k.startswith("extra_")}
-        return Profile(
-            sql=meta.get("sql") or "",
-            dialect=meta.get("dialect", ""),
-            mode=meta.get("mode", "in-process"),
-            concurrency=int(meta.get("concurrency", 1)),
-            start_ms=arrays["start_ms"],
-            all_latencies_ms=arrays["latency_ms"],
-            rows=arrays["rows"],
-            worker=arrays["worker"],
-            error=arrays["error"],
-            messages=list(meta.get("errors", [])),
-            params=meta.get("params", "none"),
-            label=meta.get("label"),
-            extra=extra,
-            notes=list(meta.get("notes", [])),
-        )
-
-
-def _default_title(kind: StepKind, obj: Any) -> str:
-
-    if kind is StepKind.PLAN:
-        return f"Plan: {fmt.clip(obj.sql or obj.root.label, 70)}"
-    if kind is StepKind.PROFILE:
-        return f"Profile: {obj.label or fmt.clip(obj.sql, 70)}"
-    if kind is StepKind.COMPARISON:
-        return f"Before/after: {obj.verdict}"
-    if kind is StepKind.CAPTURE:
-        return f"Capture: {len(obj)} statements"
-    if kind is StepKind.ANSWER:
-        return "Architect's answer" if not obj.offline else "Offline findings"
-    if kind is StepKind.FIX:
-        return f"Fix tried: {fmt.clip(obj.fix, 60)}"
-    if kind is StepKind.FINDINGS:
-        return "Findings"
-    if kind is StepKind.FIGURE:
-        axes = getattr(obj, "axes", [])
-        return axes[0].get_title() if axes and axes[0].get_title() else "Figure"
-    return kind.title()
-
-
 def _is_figure(obj: Any) -> bool:
     from matplotlib.figure import Figure
 
@@ -509,14 +346,3 @@ def _is_frame(obj: Any) -> bool:
 
 def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "investigation"
-
-
-def _step(data: dict[str, Any]) -> Step:
-    """A step read back from ``investigation.json`` (a kind this version does not know is kept
-    as data)."""
-    fields = {k: v for k, v in data.items() if k in Step.__dataclass_fields__}
-    try:
-        fields["kind"] = StepKind(str(fields.get("kind")))
-    except ValueError:
-        fields["kind"] = StepKind.DATA
-    return Step(**fields)
