@@ -4,10 +4,13 @@
   :class:`SecretScrubber` removes it (and any URL with an inline password) from driver messages
   before they reach an error, a log line or a report.
 * Secrets, always: URL passwords, ``password=...`` pairs, API keys and tokens of the usual
-  shapes (Anthropic, OpenAI, AWS, GitHub, bearer tokens, private key blocks).
+  shapes (Anthropic, OpenAI, AWS, Google, Azure, Stripe, GitHub, Slack), JWTs, ``Bearer`` and
+  ``Basic`` credentials, private key blocks.
 * Literal values, unless the person opts out: constants in SQL text become ``?`` (the shape of
   the query is what an analysis needs; ``LIMIT``/``OFFSET`` counts stay, they are the shape),
-  and quoted strings and numbers in plan conditions become ``'?'`` and ``?``.
+  comments keep only their ``key=`` names (``/* user=a@b.c */`` becomes ``/* user=? */``),
+  quoted strings and numbers in plan conditions become ``'?'`` and ``?``, and parameter values
+  become ``?`` under their names.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ __all__ = [
     "SecretScrubber",
     "mask_url",
     "parameter_values",
+    "redact_comment",
     "redact_condition",
+    "redact_params",
     "redact_secrets",
     "redact_sql",
     "scrub_text",
@@ -95,7 +100,21 @@ _SECRET_PATTERNS = [
     re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"),
     re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}\b"),
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._\-]{16,}"),
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/\-]{16,}=*"),
+    # HTTP Basic credentials: base64 of user:password
+    re.compile(r"(?i)\bbasic\s+[A-Za-z0-9+/]{8,}={0,2}"),
+    # JSON Web Tokens: header.payload.signature, each base64url ("eyJ" is '{"')
+    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+    # Google API keys and OAuth access tokens
+    re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"),
+    re.compile(r"\bya29\.[0-9A-Za-z_\-]{20,}"),
+    # Stripe secret and restricted keys
+    re.compile(r"\b[sr]k_(?:live|test)_[0-9A-Za-z]{16,}\b"),
+    # Azure storage account keys and shared access signatures
+    re.compile(r"(?i)\bAccountKey=[A-Za-z0-9+/]{20,}={0,2}"),
+    re.compile(r"(?i)\bsig=[A-Za-z0-9%+/]{20,}={0,2}"),
+    # AWS secret access keys where they are named
+    re.compile(r"(?i)\baws_secret_access_key\s*[=:]\s*[A-Za-z0-9/+]{40}\b"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
     re.compile(r"(?i)\b(?:api[_-]?key|secret|token|passwd|pwd)\s*[=:]\s*[^\s,;&]+"),
 ]
@@ -153,7 +172,7 @@ def redact_sql(sql: str, dialect: str = "postgresql") -> str:
     try:
         tokens = sqlglot.tokenize(sql, read=sqlglot_dialect(dialect))
     except Exception:  # an unterminated string or comment: fall back to patterns
-        return redact_condition(sql)
+        return redact_condition(_comments_redacted(sql))
     spans: list[tuple[int, int]] = []
     for i, token in enumerate(tokens):
         kind = token.token_type.name
@@ -166,11 +185,41 @@ def redact_sql(sql: str, dialect: str = "postgresql") -> str:
             spans.append((start, token.end))
     out, last = [], 0
     for start, end in spans:
-        out.append(sql[last:start])
+        out.append(_comments_redacted(sql[last:start]))
         out.append("?")
         last = end + 1
-    out.append(sql[last:])
+    out.append(_comments_redacted(sql[last:]))
     return "".join(out)
+
+
+# comments live between tokens: what is not a token's text is whitespace or a comment
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?(?:\*/|\Z)|#[^\n]*", re.DOTALL)
+_COMMENT_KEY = re.compile(r"([A-Za-z_][\w.-]*)\s*[=:]")
+
+
+def _comments_redacted(text: str) -> str:
+    if "--" not in text and "/*" not in text and "#" not in text:
+        return text
+    return _COMMENT.sub(lambda m: redact_comment(m.group(0)), text)
+
+
+def redact_comment(comment: str) -> str:
+    """A SQL comment with its words replaced by ``?``, its ``key=`` names kept (sqlcommenter's
+    ``/* controller='users',action='show' */`` says where a query comes from).
+
+    >>> redact_comment("/* user=ada@example.com, route='/api/users/42' */")
+    '/* user=?, route=? */'
+    >>> redact_comment("-- fetched for olivia")
+    '-- ?'
+    """
+    if comment.startswith("/*"):
+        opener, closer = "/*", ("*/" if comment.endswith("*/") and len(comment) >= 4 else "")
+    else:
+        opener, closer = comment[:2] if comment.startswith("--") else comment[:1], ""
+    body = comment[len(opener) : len(comment) - len(closer)]
+    keys = _COMMENT_KEY.findall(body)
+    inner = ", ".join(f"{key}=?" for key in keys) if keys else ("?" if body.strip() else "")
+    return f"{opener} {inner} {closer}".rstrip() if closer else f"{opener} {inner}".rstrip()
 
 
 def _structural(tokens: Any, i: int) -> bool:
@@ -254,3 +303,23 @@ def scrub_values(text: str, values: list[str]) -> str:
         return text
     pattern = "|".join(rf"(?<![\w.@]){re.escape(v)}(?![\w.@])" for v in values)
     return re.sub(pattern, "?", text)
+
+
+def redact_params(params: Any) -> Any:
+    """A statement's parameters with their values replaced by ``?``: the names (or the count)
+    say what an analysis needs.
+
+    >>> redact_params({"email": "ada@example.com", "limit": 20})
+    {'email': '?', 'limit': '?'}
+    >>> redact_params([42, "x"])
+    ['?', '?']
+    """
+    if params is None:
+        return None
+    if isinstance(params, Mapping):
+        return {str(key): "?" for key in params}
+    if isinstance(params, list | tuple):
+        if params and all(isinstance(item, Mapping) for item in params):  # a list of parameter sets
+            return [redact_params(item) for item in params[:3]] + (["…"] if len(params) > 3 else [])
+        return ["?" for _ in params]
+    return "?"

@@ -12,6 +12,7 @@ be sent to a model: secrets always removed, literal values replaced by placehold
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.evidence.payload import (
     DEFAULT_BUDGET,
+    block,
     dumps,
     environment,
     estimate_tokens,
@@ -26,7 +28,7 @@ from workbench.evidence.payload import (
     schema,
 )
 from workbench.findings import Finding
-from workbench.redaction import redact_condition, redact_secrets, redact_sql
+from workbench.redaction import redact_condition, redact_params, redact_secrets, redact_sql
 
 if TYPE_CHECKING:
     from workbench.capture import Capture
@@ -221,7 +223,7 @@ class Evidence:
         if self.profiles:
             blocks.append(("profiles", dumps([self._profile(p) for p in self.profiles])))
         if self.comparisons:
-            blocks.append(("comparisons", dumps(self.comparisons)))
+            blocks.append(("comparisons", dumps([self._comparison(c) for c in self.comparisons])))
         if self.captures:
             blocks.append(("captures", dumps([self._capture(c) for c in self.captures])))
         findings = self.findings
@@ -240,10 +242,7 @@ class Evidence:
 
     def payload(self, *, budget: int = DEFAULT_BUDGET) -> str:
         """Exactly what would be sent: labelled data blocks, redacted, within ``budget``."""
-        parts = []
-        for kind, text in self.blocks(budget=budget):
-            parts.append(f'<evidence kind="{kind}">\n{text}\n</evidence>')
-        return "\n\n".join(parts)
+        return "\n\n".join(block(kind, text) for kind, text in self.blocks(budget=budget))
 
     def _sql(self, sql: str) -> str:
         return redact_sql(sql, self.dialect) if self.redact_literals else sql
@@ -259,9 +258,18 @@ class Evidence:
         out = dict(profile)
         if out.get("sql"):
             out["sql"] = self._sql(out["sql"])
+        if self.redact_literals and out.get("params") is not None:
+            out["params"] = redact_params(out["params"])
         out["errors"] = [
             redact_condition(e) if self.redact_literals else e for e in out.get("errors", [])
         ]
+        return out
+
+    def _comparison(self, comparison: dict[str, Any]) -> dict[str, Any]:
+        out = dict(comparison)
+        for side in ("baseline", "candidate"):
+            if isinstance(out.get(side), str) and _STATEMENT.match(out[side]):  # not a label
+                out[side] = self._sql(out[side])
         return out
 
     def _capture(self, capture: dict[str, Any]) -> dict[str, Any]:
@@ -269,6 +277,8 @@ class Evidence:
         for group in capture.get("top", []):
             entry = dict(group)
             entry["example"] = self._sql(str(entry.get("example", "")))
+            if entry.get("sql"):
+                entry["sql"] = self._sql(str(entry["sql"]))
             top.append(entry)
         summary = dict(capture.get("summary", {}))
         return {"summary": summary, "top": top}
@@ -280,6 +290,10 @@ class Evidence:
             f"~{estimate_tokens(self.payload()):,} tokens>"
         )
 
+
+_STATEMENT = re.compile(
+    r"\s*(?:/\*.*?\*/\s*)*(?:SELECT|WITH|INSERT|UPDATE|DELETE|VALUES|TABLE|CALL)\b", re.I | re.S
+)
 
 #: the query block keeps this many characters (a generated 20,000-term IN list says what it
 #: is in its first few thousand)

@@ -106,6 +106,8 @@ class PlanDiff:
         ratio = self.time_ratio
         if ratio is None:
             b, a = self.before.root.total_cost, self.after.root.total_cost
+            if b and a and abs(a - b) <= 0.005 * b:
+                return f"estimated cost {b:,.1f} → {a:,.1f} (unchanged)"
             if b and a:
                 return (
                     f"estimated cost {b:,.1f} → {a:,.1f} ({b / a:,.1f}× cheaper)"
