@@ -1,9 +1,11 @@
 """A local stand-in for Anthropic's Messages API, for tests: the real SDK talks to it.
 
 It speaks enough of the protocol for the workbench: ``POST /v1/messages`` (streamed as
-server-sent events, text and a ``tool_use`` block), ``POST /v1/messages/count_tokens``, error
-statuses with ``retry-after-ms`` so the SDK's retries are quick. Every request is recorded
-(path, headers, JSON body) so a test can assert exactly what was sent. Loopback only.
+server-sent events, text and ``tool_use`` blocks), ``POST /v1/messages/count_tokens``, error
+statuses with ``retry-after-ms`` so the SDK's retries are quick, and an error *event* in the
+middle of a 200 stream. ``script`` plays turns in order (text, tool calls, stop reason), so a
+test can drive a whole tool loop. Every request is recorded (path, headers, JSON body) so a
+test can assert exactly what was sent. Loopback only.
 """
 
 from __future__ import annotations
@@ -34,6 +36,19 @@ class Recorded:
 
 
 @dataclass
+class Scripted:
+    """One assistant turn: its text, its tool calls ``(name, input)``, its stop reason
+    (default: ``tool_use`` when it calls tools), or an error event after ``error_after``
+    characters of text (``error`` names its type)."""
+
+    text: str = ""
+    tools: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    stop: str | None = None
+    error: str | None = None
+    error_after: int = 10
+
+
+@dataclass
 class FakeAnthropic:
     """Configure, then point the SDK at ``url``."""
 
@@ -54,6 +69,7 @@ class FakeAnthropic:
     always: int | None = None  # a status to answer forever
     input_tokens: int | None = None  # what count_tokens reports (default: the body's size / 4)
     requests: list[Recorded] = field(default_factory=list)
+    script: list[Scripted] = field(default_factory=list)  # turns played in order, then the default
     _cached: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -103,6 +119,8 @@ class FakeAnthropic:
                 for event, data in fake._events(body):
                     self.wfile.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
                     self.wfile.flush()
+                    if event == "error":
+                        break
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -129,6 +147,11 @@ class FakeAnthropic:
         return self.always or 200
 
     def _events(self, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        with self._lock:
+            turn = self.script.pop(0) if self.script else None
+        if turn is None:
+            tools = [("report_findings", {"findings": self.findings})] if self.findings else []
+            turn = Scripted(text=self.text, tools=tools)
         # prompt caching: a prefix marked with cache_control is "written" once, "read" after
         prefix = json.dumps([body.get("system"), body.get("messages", [{}])[0]], sort_keys=True)
         cached = 1200 if prefix in self._cached else 0
@@ -151,60 +174,38 @@ class FakeAnthropic:
         }
         events: list[tuple[str, dict[str, Any]]] = [
             ("message_start", {"type": "message_start", "message": message}),
-            (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": 0,
-                    "content_block": {"type": "text", "text": ""},
-                },
-            ),
         ]
-        for piece in _pieces(self.text):
+        index = 0
+        if turn.text or not turn.tools:
+            events.append(_start(index, {"type": "text", "text": ""}))
+            sent = 0
+            for piece in _pieces(turn.text):
+                if turn.error and sent >= turn.error_after:
+                    events.append(
+                        (
+                            "error",
+                            {
+                                "type": "error",
+                                "error": {"type": turn.error, "message": "Overloaded"},
+                            },
+                        )
+                    )
+                    return events
+                events.append(_delta(index, {"type": "text_delta", "text": piece}))
+                sent += len(piece)
+            events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+            index += 1
+        for name, tool_input in turn.tools:
+            tool_id = f"toolu_{len(self.requests)}_{index}"
             events.append(
-                (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": 0,
-                        "delta": {"type": "text_delta", "text": piece},
-                    },
-                )
-            )
-        events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
-        stop = "end_turn"
-        if self.findings is not None:
-            stop = "tool_use"
-            tool_id = f"toolu_{len(self.requests)}"
-            events.append(
-                (
-                    "content_block_start",
-                    {
-                        "type": "content_block_start",
-                        "index": 1,
-                        "content_block": {
-                            "type": "tool_use",
-                            "id": tool_id,
-                            "name": "report_findings",
-                            "input": {},
-                        },
-                    },
-                )
+                _start(index, {"type": "tool_use", "id": tool_id, "name": name, "input": {}})
             )
             events.append(
-                (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": 1,
-                        "delta": {
-                            "type": "input_json_delta",
-                            "partial_json": json.dumps({"findings": self.findings}),
-                        },
-                    },
-                )
+                _delta(index, {"type": "input_json_delta", "partial_json": json.dumps(tool_input)})
             )
-            events.append(("content_block_stop", {"type": "content_block_stop", "index": 1}))
+            events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+            index += 1
+        stop = turn.stop or ("tool_use" if turn.tools else "end_turn")
         events.append(
             (
                 "message_delta",
@@ -217,6 +218,17 @@ class FakeAnthropic:
         )
         events.append(("message_stop", {"type": "message_stop"}))
         return events
+
+
+def _start(index: int, block: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return (
+        "content_block_start",
+        {"type": "content_block_start", "index": index, "content_block": block},
+    )
+
+
+def _delta(index: int, delta: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
 
 
 def _pieces(text: str, size: int = 12) -> list[str]:

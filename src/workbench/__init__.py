@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from workbench.profiling import Comparison, Profile, Sweep, choice, uniform
     from workbench.rules import analyze
     from workbench.session import Session, connect
+    from workbench.tools import ToolCall, prompt_approval
 
 
 # public name -> module that defines it
@@ -74,6 +75,8 @@ _LAZY = {
     "analyze": "workbench.rules",
     "Architect": "workbench.architect",
     "Answer": "workbench.architect",
+    "ToolCall": "workbench.tools",
+    "prompt_approval": "workbench.tools",
     "FixTrial": "workbench.fixes",
     "PlanDiff": "workbench.plans.diff",
     "Result": "workbench.execution",
@@ -113,6 +116,7 @@ __all__ = [
     "StepKind",
     "Sweep",
     "TableInfo",
+    "ToolCall",
     "Transaction",
     "UnsafeStatementError",
     "WorkbenchError",
@@ -123,6 +127,7 @@ __all__ = [
     "connect",
     "demo",
     "parse_plan",
+    "prompt_approval",
     "ui",
     "uniform",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "explain_line",
     "export_line",
     "findings_line",
+    "investigate_line",
     "profile_line",
     "try_fix_line",
 ]
@@ -136,6 +137,29 @@ def ask_line(
     return (
         f"{architect} = wb.Architect()\n{name} = {architect}.analyze({evidence}{question_option})"
     )
+
+
+def investigate_line(
+    question: str | None = None,
+    *,
+    sql: str | None = None,
+    max_steps: int = 8,
+    architect: str = "arch",
+    name: str = "answer",
+) -> str:
+    """The architect investigating by itself with the session's tools.
+
+    >>> print(investigate_line("why?", sql="SELECT 1", max_steps=4))
+    arch = wb.Architect(session=s)
+    answer = arch.investigate('why?', sql='SELECT 1', max_steps=4, approve=wb.prompt_approval)
+    """
+    args = [repr(question)] if question else []
+    if sql:
+        args.append(f"sql={sql!r}")
+    if max_steps != 8:
+        args.append(f"max_steps={max_steps}")
+    args.append("approve=wb.prompt_approval")
+    return f"{architect} = wb.Architect(session=s)\n{name} = {architect}.investigate({', '.join(args)})"
 
 
 def try_fix_line(
