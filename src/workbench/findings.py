@@ -28,6 +28,18 @@ CODES: dict[str, str] = {
     "unindexed_foreign_key": "a foreign key column has no index",
     "high_planning_time": "planning takes longer than executing",
     "parallel_workers_not_launched": "parallel workers were planned but not launched",
+    # whole-database health (s.health())
+    "duplicate_index": "two indexes with the same columns, order and predicate",
+    "redundant_index": "an index whose columns lead another index of the same table",
+    "unused_index": "an index no query has used since the statistics began",
+    "invalid_index": "an index left invalid (a failed CREATE INDEX CONCURRENTLY)",
+    "table_bloat": "a table holding far more space than its live rows need (dead tuples)",
+    "index_bloat": "an index far larger than its entries need",
+    "vacuum_overdue": "autovacuum is off or has not kept up with a table's dead rows",
+    "low_cache_hit_ratio": "reads miss the buffer cache and go to disk",
+    "connections_near_limit": "the connections in use are close to max_connections",
+    "sequence_near_limit": "a sequence or integer key is close to its type's maximum",
+    "missing_primary_key": "a table without a primary key",
     "other": "anything else worth knowing",
 }
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -40,7 +52,9 @@ class Finding:
     ``evidence`` holds the facts (node ids, numbers, table names) so a reader can check it;
     ``fix`` is concrete (the ``CREATE INDEX`` statement, the rewritten query, the setting);
     ``fix_kind`` says how to try it: ``"ddl"``/``"sql"`` (in the rollback sandbox,
-    ``s.try_fix(finding)``), ``"setting"``, ``"rewrite"`` or ``"code"``.
+    ``s.try_fix(finding)``), ``"setting"``, ``"rewrite"`` or ``"code"``. ``risk`` says what
+    applying the fix could break or block; ``time_saved_ms`` estimates what fixing it saves per
+    execution (findings are ranked by it).
     """
 
     code: str
@@ -54,6 +68,8 @@ class Finding:
     source: str = "offline"  # "offline" (the rules) or "architect" (the model)
     node_ids: list[int] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)
+    risk: str | None = None
+    time_saved_ms: float | None = None
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
@@ -75,6 +91,8 @@ class Finding:
             text += f"\n    fix: {self.fix}"
         if self.expected_effect:
             text += f"\n    expected: {self.expected_effect}"
+        if self.risk:
+            text += f"\n    risk: {self.risk}"
         return text
 
     def _repr_html_(self) -> str:
@@ -90,6 +108,8 @@ class Finding:
             parts.append(f"<pre>{html.escape(self.fix)}</pre>")
         if self.expected_effect:
             parts.append(f"<div><i>{html.escape(self.expected_effect)}</i></div>")
+        if self.risk:
+            parts.append(f"<div>risk: {html.escape(self.risk)}</div>")
         return f"<div class='wb-finding'>{''.join(parts)}</div>"
 
 

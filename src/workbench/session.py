@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from workbench import explain, fixes, introspection, server_stats
+from workbench import explain, fixes, health, introspection, server_stats
 from workbench.capture import Capture
 from workbench.dialects import for_engine
 from workbench.errors import ConfigurationError, ConnectionFailedError
@@ -250,6 +250,9 @@ class Session:
     # -- evidence and fixes -----------------------------------------------------------------------
     evidence = delegate(evidence_collect.collect)
     try_fix = delegate(fixes.try_fix)
+
+    # -- the database as a whole ----------------------------------------------------------------
+    health = delegate(health.check)
 
     # -- introspection ----------------------------------------------------------------------------
     settings = delegate(introspection.settings)

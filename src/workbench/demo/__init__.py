@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workbench.demo.generate import BASE_ROWS, DATASET_VERSION, DEMO_NOW, SEED, generate, row_counts
-from workbench.demo.load import LoadReport, is_loaded, load
+from workbench.demo.load import LoadReport, is_loaded, load, run_workload
 
 if TYPE_CHECKING:
     from workbench.session import Session
@@ -30,6 +30,7 @@ __all__ = [
     "is_loaded",
     "load",
     "row_counts",
+    "run_workload",
 ]
 
 
@@ -46,6 +47,6 @@ def __getattr__(name: str) -> Any:
 
     if name in ("app", "pathologies"):
         return importlib.import_module(f"workbench.demo.{name}")
-    if name in ("PATHOLOGIES", "Pathology", "pathology"):
+    if name in ("PATHOLOGIES", "Pathology", "pathology", "WORKLOAD", "WorkloadStatement"):
         return getattr(importlib.import_module("workbench.demo.pathologies"), name)
     raise AttributeError(f"module 'workbench.demo' has no attribute {name!r}")

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 
-__all__ = ["LoadReport", "is_loaded", "load"]
+__all__ = ["LoadReport", "is_loaded", "load", "run_workload"]
 
 
 class _HasEngine(Protocol):
@@ -99,6 +99,8 @@ def load(
         _add_indexes_and_keys(conn, dialect)
     say("gathering statistics")
     _gather_statistics(engine, dialect)
+    if dialect == "postgresql":
+        _plant_dead_rows(engine)
     rows = {name: len(df) for name, df in frames.items()}
     with engine.begin() as conn:
         MARKER_TABLE.create(conn, checkfirst=True)
@@ -112,9 +114,63 @@ def load(
                 loaded_at=datetime.now().replace(microsecond=0),
             )
         )
+    if dialect in ("postgresql", "mysql", "mariadb"):
+        say("running the application's workload (for the server's statement statistics)")
+        run_workload(engine)
     seconds = time.perf_counter() - started
     log.info("demo data loaded into %s in %.1f s (%d rows)", dialect, seconds, sum(rows.values()))
     return LoadReport(dialect, scale, rows, seconds)
+
+
+def run_workload(target: _HasEngine | Engine | str) -> int:
+    """Run the demo application's statements (:data:`workbench.demo.pathologies.WORKLOAD`)
+    as the application would, so the server's statement statistics (``pg_stat_statements``,
+    performance_schema) hold a workload for ``s.advise()``. The loader does it once; returns
+    the number of statements run.
+
+    >>> wb.demo.run_workload(s)   # doctest: +SKIP
+    380
+    """
+    from sqlalchemy import text
+
+    from workbench.demo.pathologies import WORKLOAD
+
+    engine = _engine_of(target)
+    count = 0
+    with engine.connect() as conn:
+        for statement in WORKLOAD:
+            query = text(statement.sql)
+            for params in statement.params():
+                conn.execute(query, params).fetchall()
+                count += 1
+        if engine.dialect.name == "postgresql":
+            _flush_statistics(conn)
+        conn.rollback()
+    return count
+
+
+def _flush_statistics(conn: Connection) -> None:
+    """PostgreSQL 15+: report this connection's table and index counters when its transaction
+    ends, not up to ten seconds later (what health checks read right after a load)."""
+    from sqlalchemy import text
+
+    if conn.dialect.server_version_info and conn.dialect.server_version_info >= (15,):
+        conn.execute(text("SELECT pg_stat_force_next_flush()"))
+
+
+def _plant_dead_rows(engine: Engine) -> None:
+    """PostgreSQL: ``accounts`` rewritten six times in one transaction with autovacuum off on
+    it, so ``s.health()`` finds a bloated table with dead rows (the old versions stay, and
+    the file stays seven times the size its rows need)."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE accounts SET (autovacuum_enabled = false)"))
+        for _ in range(6):
+            conn.execute(text("UPDATE accounts SET plan = plan"))
+        _flush_statistics(conn)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE accounts"))
 
 
 def is_loaded(target: _HasEngine | Engine | str) -> bool:
@@ -185,7 +241,9 @@ def _add_indexes_and_keys(conn: Connection, dialect: str) -> None:
     if dialect == "postgresql":
         for name in TABLE_ORDER:
             for fk in metadata.tables[name].foreign_key_constraints:
-                conn.execute(AddConstraint(fk))
+                # isolate_from_table=False: the shared metadata must still render the key
+                # inline when SQLite is loaded next in the same process
+                conn.execute(AddConstraint(fk, isolate_from_table=False))
 
 
 def _bulk_load(engine: Engine, dialect: str, frames: dict[str, pd.DataFrame]) -> None:

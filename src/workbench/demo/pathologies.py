@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from workbench.errors import ConfigurationError
 
-__all__ = ["PATHOLOGIES", "Pathology", "pathology"]
+__all__ = ["PATHOLOGIES", "WORKLOAD", "Pathology", "WorkloadStatement", "pathology"]
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,61 @@ PATHOLOGIES: tuple[Pathology, ...] = (
         fix="SELECT id, user_id, type, created_at FROM events WHERE created_at >= '2025-06-01' "
         "ORDER BY created_at DESC",
         fix_kind="rewrite",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class WorkloadStatement:
+    """A statement the demo shop's application runs often, with the values of its calls.
+
+    On PostgreSQL the loader runs :data:`WORKLOAD` once (``wb.demo.run_workload``), so
+    ``pg_stat_statements`` holds a workload for ``s.advise()`` to tune.
+    """
+
+    name: str
+    sql: str  # named parameters (:name)
+    story: str
+    calls: int
+    values: tuple[tuple[str, tuple[object, ...]], ...]  # parameter -> the values used in turn
+
+    def params(self) -> list[dict[str, object]]:
+        """One parameter dict per call (the values cycle)."""
+        return [
+            {name: options[i % len(options)] for name, options in self.values}
+            for i in range(self.calls)
+        ]
+
+
+WORKLOAD: tuple[WorkloadStatement, ...] = (
+    WorkloadStatement(
+        name="new_users_of_account",
+        sql="SELECT id, email, full_name, created_at FROM users "
+        "WHERE account_id = :account AND created_at >= :since ORDER BY created_at DESC",
+        story="The account admin page lists the users who joined recently. account_id and "
+        "created_at each have an index, so the planner combines or filters them; one composite "
+        "index (account_id, created_at): the equality column, then the range, reads only the "
+        "rows it returns, already in order.",
+        calls=120,
+        values=(
+            ("account", (1, 1, 1, 2, 1, 3)),
+            ("since", ("2025-04-01", "2025-03-15", "2025-05-01")),
+        ),
+    ),
+    WorkloadStatement(
+        name="orders_of_user",
+        sql="SELECT id, status, total_cents, created_at FROM orders WHERE user_id = :user",
+        story="The order history page: orders.user_id has no index (the planted missing "
+        "index), so every call reads the whole table.",
+        calls=60,
+        values=(("user", (4242, 17, 93_001, 512, 65_000, 8)),),
+    ),
+    WorkloadStatement(
+        name="user_by_id",
+        sql="SELECT id, email, full_name FROM users WHERE id = :id",
+        story="The session lookup: a primary-key probe, already as fast as it gets.",
+        calls=200,
+        values=(("id", tuple(range(1, 2_000, 13))),),
     ),
 )
 
