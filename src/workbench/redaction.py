@@ -313,9 +313,12 @@ def redact_params(params: Any) -> Any:
     {'email': '?', 'limit': '?'}
     >>> redact_params([42, "x"])
     ['?', '?']
+
+    A profile's description of its parameters (``"{email: ?, id: uniform(1, 99)}"``) already
+    holds no value, and stays as it is.
     """
-    if params is None:
-        return None
+    if params is None or isinstance(params, str):
+        return params
     if isinstance(params, Mapping):
         return {str(key): "?" for key in params}
     if isinstance(params, list | tuple):

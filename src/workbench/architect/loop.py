@@ -195,9 +195,11 @@ class Exchange:
     def _budget_reached(self) -> str | None:
         if self.arch._stop.is_set():
             return f"stopped by the person after {self.steps} step(s)"
+        if self.told_budget:  # told to answer: one last turn, whatever budget ran out
+            return None
         if self.deadline is not None and time.monotonic() > self.deadline:
             return f"the time budget is used up after {self.steps} step(s)"
-        if self.steps >= self.max_steps and not self.told_budget:
+        if self.steps >= self.max_steps:
             return f"the step budget of {self.max_steps} tool calls is used up"
         return None
 

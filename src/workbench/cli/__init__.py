@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workbench.cli import check, commands
+from workbench.cli.agents import add_agent_commands, add_persona_argument
 from workbench.cli.commands import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, SEVERITIES
 from workbench.cli.options import (
     EXIT_CODES,
@@ -206,6 +207,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ask the architect (needs ANTHROPIC_API_KEY; offline otherwise)",
     )
+    add_persona_argument(analyze)
     analyze.add_argument(
         "--fail-on",
         choices=SEVERITIES,
@@ -272,4 +274,5 @@ def _parser() -> argparse.ArgumentParser:
     )
     check_parser.add_argument("--json", action="store_true", help="print JSON")
     check_parser.set_defaults(run=check.check)
+    add_agent_commands(subcommands)
     return parser

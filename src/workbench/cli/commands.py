@@ -236,7 +236,7 @@ def analyze(args: argparse.Namespace) -> int:
     answer = None
     if args.architect:
         streaming = not args.json
-        arch = wb.Architect(on_text=None if streaming else (lambda _: None))
+        arch = wb.Architect(args.persona, on_text=None if streaming else (lambda _: None))
         if not arch.online:
             print("workbench: no ANTHROPIC_API_KEY: the offline rules answer", file=sys.stderr)
         else:
