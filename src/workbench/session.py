@@ -20,6 +20,7 @@ from workbench.dialects import for_engine
 from workbench.errors import ConfigurationError, ConnectionFailedError
 from workbench.evidence import collect as evidence_collect
 from workbench.execution import Executor, Params, Result, check_timeout
+from workbench.http import probe as http_probe
 from workbench.profiling import launch, sweep
 from workbench.redaction import SecretScrubber, mask_url, scrub_text
 
@@ -243,6 +244,7 @@ class Session:
 
     # -- measuring --------------------------------------------------------------------------------
     profile = delegate(launch.profile)
+    profile_http = delegate(http_probe.profile_http)
     sweep = delegate(sweep.sweep)
     capture = delegate(Capture)
     top_statements = delegate(server_stats.top_statements)

@@ -6,7 +6,9 @@
     workbench profile [URL] SQL            a latency profile (or a load run)
     workbench analyze [URL] SQL            offline findings, or the architect's answer
     workbench report DIR PATH              an investigation folder as a report
-    workbench check [URL] SQL --baseline F a latency regression check for CI
+    workbench check [URL] SQL --baseline F a latency regression check for CI (or of an endpoint)
+    workbench profile-http URL             an endpoint's latency and the statements it caused
+    workbench locustfile URL               a Locust file for the same request
 
 The database URL comes before the SQL, from ``--url``, or from ``DATABASE_URL``; ``-`` as
 the SQL reads it from standard input, ``@file.sql`` from a file.
@@ -25,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workbench.cli import check, commands
+from workbench.cli import http as http_commands
 from workbench.cli.agents import add_agent_commands, add_persona_argument
 from workbench.cli.commands import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, SEVERITIES
 from workbench.cli.options import (
@@ -274,5 +277,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check_parser.add_argument("--json", action="store_true", help="print JSON")
     check_parser.set_defaults(run=check.check)
+    http_commands.add_endpoint_arguments(check_parser, url=False, curl=False)
+    http_commands.add_commands(subcommands, add_command, _URL_HELP)
     add_agent_commands(subcommands)
     return parser

@@ -1,9 +1,11 @@
-"""``workbench check``: a latency regression check for CI, against a saved baseline."""
+"""``workbench check``: a latency regression check for CI, against a saved baseline: of a
+statement, or of an endpoint (``workbench check http://host/api/users --baseline F``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from workbench import formatting as fmt
 from workbench.cli.commands import (
@@ -14,8 +16,12 @@ from workbench.cli.commands import (
     profile_json,
     session_for,
 )
+from workbench.cli.http import is_endpoint, profile_endpoint, request_from
 from workbench.errors import ConfigurationError, QueryError
 from workbench.profiling.baseline import load_baseline, save_baseline
+
+if TYPE_CHECKING:
+    from workbench.profiling.result import Profile
 
 __all__ = ["CHECK_MIN_RUNS", "check"]
 
@@ -28,22 +34,13 @@ def check(args: argparse.Namespace) -> int:
             f"check needs --runs {CHECK_MIN_RUNS} or more, not {args.runs}",
             hint="e.g. --runs 200 (the default)",
         )
-    with session_for(args) as (session, sql):
+    if len(args.target) == 1 and is_endpoint(args.target[0]):  # an endpoint's latency
         baseline = None if args.save_baseline else load_baseline(args.baseline)
-        if baseline is not None and baseline.dialect != session.dialect:
-            raise ConfigurationError(
-                f"the baseline was measured on {baseline.dialect}, this database is "
-                f"{session.dialect}",
-                hint="compare like with like: save a baseline on this database (--save-baseline)",
-            )
-        current = session.profile(
-            sql,
-            runs=args.runs,
-            warmup=args.warmup,
-            params=args.params,
-            allow_writes=args.allow_writes,
-            progress=False,
-        )
+        request = request_from(args, args.target[0])
+        current = profile_endpoint(args, request, concurrency=1, statements=False)
+        sql = current.sql
+    else:
+        current, baseline, sql = _statement(args)
     if current.interrupted:  # a partial sample is neither a baseline nor a verdict
         print("workbench: interrupted: nothing saved, nothing compared", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -94,3 +91,23 @@ def check(args: argparse.Namespace) -> int:
             f"{args.threshold:g}× and {args.min_delta_ms:g} ms)"
         )
     return result
+
+
+def _statement(args: argparse.Namespace) -> tuple[Profile, Profile | None, str]:
+    with session_for(args) as (session, sql):
+        baseline = None if args.save_baseline else load_baseline(args.baseline)
+        if baseline is not None and baseline.dialect != session.dialect:
+            raise ConfigurationError(
+                f"the baseline was measured on {baseline.dialect}, this database is "
+                f"{session.dialect}",
+                hint="compare like with like: save a baseline on this database (--save-baseline)",
+            )
+        current = session.profile(
+            sql,
+            runs=args.runs,
+            warmup=args.warmup,
+            params=args.params,
+            allow_writes=args.allow_writes,
+            progress=False,
+        )
+    return current, baseline, sql

@@ -5,7 +5,8 @@
 >>> wb.demo.load("duckdb:///shop.duckdb", scale=0.1)  # same rows elsewhere  # doctest: +SKIP
 
 ``wb.demo.PATHOLOGIES`` lists what is planted and the queries that show it; ``wb.demo.app`` is
-the sample backend (SQLAlchemy ORM) whose ``list_users()`` is the slow ``/api/users`` endpoint.
+the sample backend (SQLAlchemy ORM) whose ``list_users()`` is the slow ``/api/users`` endpoint;
+``wb.demo.serve()`` serves it over HTTP in a process of its own (:mod:`workbench.demo.service`).
 See ``data/README.md`` for the dataset card.
 """
 
@@ -47,6 +48,8 @@ def __getattr__(name: str) -> Any:
 
     if name in ("app", "pathologies"):
         return importlib.import_module(f"workbench.demo.{name}")
+    if name in ("serve", "DemoService"):  # the HTTP API: Starlette and uvicorn, when asked for
+        return getattr(importlib.import_module("workbench.demo.service"), name)
     if name in ("PATHOLOGIES", "Pathology", "pathology", "WORKLOAD", "WorkloadStatement"):
         return getattr(importlib.import_module("workbench.demo.pathologies"), name)
     raise AttributeError(f"module 'workbench.demo' has no attribute {name!r}")

@@ -15,9 +15,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workbench import formatting as fmt
+from workbench.profiling.power import best_p, runs_needed
+from workbench.profiling.server_side import ServerSideViews, ServerStatements
 from workbench.profiling.summary import Summary
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
     from matplotlib.figure import Figure
 
@@ -33,18 +37,19 @@ NOISE_BAND = 0.10
 
 
 @dataclass
-class Profile:
-    """Latencies of repeated executions of one statement (or Python callable).
+class Profile(ServerSideViews):
+    """Latencies of repeated executions of one statement, Python callable or HTTP request.
 
     ``start_ms`` is each execution's start relative to the run's start, ``all_latencies_ms`` its
     duration, ``rows`` its row count, ``worker`` the connection (or process) that ran it and
     ``error`` an index into ``messages`` (-1: success). :attr:`latencies_ms` holds the
-    successful executions only, which is what statistics are computed on.
+    successful executions only, which is what statistics are computed on. An HTTP profile's
+    ``server`` holds what the database did meanwhile (``statements``, ``repeated``, ``split``).
     """
 
     sql: str
     dialect: str
-    mode: str  # "in-process" | "processes" | "threads" | "pgbench" | "callable"
+    mode: str  # in-process, processes, threads, pgbench, callable, http, locust
     concurrency: int
     start_ms: np.ndarray
     all_latencies_ms: np.ndarray
@@ -60,6 +65,7 @@ class Profile:
     label: str | None = None
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # db_ms, round_trips, ...
     notes: list[str] = field(default_factory=list)
+    server: ServerStatements | None = None  # HTTP profiles: the statements the requests caused
 
     # -- samples ----------------------------------------------------------------------------------
     @property
@@ -263,6 +269,7 @@ class Profile:
             "worker": self.worker.tolist(),
             "error": self.error.tolist(),
             "extra": {k: v.tolist() for k, v in self.extra.items()},
+            "server": self.server.to_dict() if self.server is not None else None,
         }
 
     @classmethod
@@ -288,7 +295,20 @@ class Profile:
             label=data.get("label"),
             extra={k: np.asarray(v) for k, v in (data.get("extra") or {}).items()},
             notes=list(data.get("notes", [])),
+            server=ServerStatements.from_dict(data["server"]) if data.get("server") else None,
         )
+
+    @classmethod
+    def from_locust(cls, path: str | Path, *, name: str | None = None) -> Profile:
+        """A Locust run as a profile: ``path`` is the ``--csv`` prefix (or its ``_stats.csv``)
+        or the per-request logs the workbench's locustfile writes; ``name`` picks one request
+        name (see :mod:`workbench.profiling.locust`).
+
+        >>> wb.Profile.from_locust("results/run")            # doctest: +SKIP
+        """
+        from workbench.profiling.locust import read
+
+        return cls(**read(path, name=name))
 
 
 @dataclass
@@ -398,6 +418,15 @@ class Comparison:
         if math.isnan(self.ratio):
             return "not enough successful executions to compare"
         level = f"{self.confidence:.0%}"
+        n_a, n_b = self.baseline.latencies_ms.size, self.candidate.latencies_ms.size
+        if not self.significant and best_p(n_a, n_b) >= 1 - self.confidence:
+            runs = f"{n_a} runs each" if n_a == n_b else f"{n_a} and {n_b} runs"
+            return (
+                f"{runs} cannot show a difference at {level} (the medians differ "
+                f"{fmt.factor(max(self.ratio, 1 / self.ratio))}×, but even if every run of one "
+                f"were faster than every run of the other, p would be {best_p(n_a, n_b):.2f}); "
+                f"use at least {runs_needed(self.confidence)} runs each"
+            )
         p = "p < 0.001" if self.p_value < 0.001 else f"p = {self.p_value:.3f}"
         if self.faster:
             return (
