@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -94,6 +95,12 @@ def test_ask_follows_the_latest_evidence(
     evidence = magics.architect.evidence
     assert evidence.sql == "SELECT count(*) FROM products" and not evidence.plans
     assert first is not again
+    # another persona: a new conversation in its voice (a path or a name in .claude/agents)
+    agent = Path(sqlite_url.split("///")[1]).parent / "dba.md"
+    agent.write_text("---\nname: dba\ndescription: d\n---\nYou are a DBA.\n")
+    shell.run_line_magic("wb_ask", f'--persona {agent} "and as a DBA?"')
+    assert magics.architect.persona.name == "dba"
+    assert magics.architect.evidence.question == "and as a DBA?"
 
 
 def test_magic_options_speak_the_magic_s_language(

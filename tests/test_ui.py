@@ -353,3 +353,67 @@ def test_the_widget_tree_uses_standard_controls(panel: Workbench) -> None:
     assert {type(v).__name__ for v in views} == {"PlanView"}
     bundle = panel._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_the_architect_investigates_from_the_panel(
+    embedded_session: wb.Session, tmp_path: Path
+) -> None:
+    import anthropic
+
+    from .fake_anthropic import FakeAnthropic, Scripted
+
+    fake = FakeAnthropic()
+    sql = "SELECT id, status FROM orders WHERE user_id = :id"
+    fake.script = [
+        Scripted("Reading the plan.", [("explain", {"sql": sql, "params": {"id": 7}})]),
+        Scripted("Measuring it.", [("profile", {"sql": sql, "params": {"id": 7}, "runs": 20})]),
+        Scripted("And once more.", [("profile", {"sql": sql, "params": {"id": 7}, "runs": 20})]),
+        Scripted("## Diagnosis\nA scan.", [("report_findings", {"findings": []})]),
+    ]
+    client = anthropic.Anthropic(api_key="sk-ant-test-0000000000", base_url=fake.url)
+    inv = wb.Investigation("panel investigates", folder=tmp_path / "inv")
+    panel = Workbench(
+        embedded_session,
+        investigation=inv,
+        background=False,
+        architect=wb.Architect(save_dir=tmp_path, client=client),
+        sql=sql,
+        params='{"id": 7}',
+        namespace={},
+    )
+    try:
+        panel.buttons["explain"].click()
+        panel.agent.decisions = [True]  # Allow the first profile; nobody to ask for the second
+        panel.agent.investigate_button.click()
+    finally:
+        fake.close()
+    answer = panel.namespace["answer"]
+    assert [(c.name, c.approved, c.ok) for c in answer.tool_calls] == [
+        ("explain", None, True),
+        ("profile", True, True),
+        ("profile", False, None),
+        ("report_findings", None, True),
+    ]
+    shown = panel.answer_html.value
+    assert shown.count("wb-tool-call") == 3 and "[denied]" in shown and "Measuring it." in shown
+    assert "arch.investigate(ev, approve=wb.prompt_approval)" in panel.python.value
+    titles = [step.title for step in inv.steps]
+    assert "Architect: profile" in titles and "Architect: profile denied" in titles
+    assert titles[-1] == "Architect: answer"
+    assert panel.agent.approval_box.layout.display == "none"
+    assert not panel.agent.investigate_button.disabled
+
+
+def test_the_panel_offers_the_project_agents(
+    embedded_session: wb.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agents = tmp_path / ".claude" / "agents"
+    agents.mkdir(parents=True)
+    (agents / "dba.md").write_text("---\nname: dba\ndescription: d\n---\nYou are a DBA.\n")
+    monkeypatch.chdir(tmp_path)
+    panel = Workbench(embedded_session, background=False, namespace={})
+    labels = [label for label, _ in panel.agent.persona.options]
+    assert labels[0] == "backend-architect (shipped)" and "dba (project)" in labels
+    panel.agent.persona.value = str(agents / "dba.md")
+    assert panel.architect.persona.prompt == "You are a DBA."
+    assert "now speaks as dba" in panel.answer_html.value

@@ -51,6 +51,7 @@ class WorkbenchMagics(Magics):
         self.latest: dict[str, tuple[int, Any]] = {}
         self.made = itertools.count()
         self.asked_about: tuple[Any, Any] | None = None
+        self.asked_persona: str | None = None
 
     # -- helpers ----------------------------------------------------------------------------------
     @property
@@ -173,21 +174,24 @@ class WorkbenchMagics(Magics):
 
     @line_magic
     def wb_ask(self, line: str) -> Any:
-        """``%wb_ask "question"``: the architect on the latest plan and profile (offline
-        findings without an API key); asked again, a follow-up."""
+        """``%wb_ask [--persona NAME_OR_PATH] "question"``: the architect on the latest plan
+        and profile (offline findings without an API key); asked again, a follow-up. The
+        persona is an agent file, or a name in ``.claude/agents/`` or ``~/.claude/agents/``."""
         import workbench as wb
 
-        question = " ".join(shlex.split(line)) if line.strip() else None
-        plan, prof = self._latest_evidence()
         try:
-            same = self.asked_about == (plan, prof)
+            args = _parse(_ASK, line)
+            question = " ".join(args.question) or None
+            plan, prof = self._latest_evidence()
+            same = self.asked_about == (plan, prof) and args.persona == self.asked_persona
             if same and self.architect is not None and self.architect.evidence is not None:
                 answer = self.architect.ask(question or "and now?")
             else:
                 evidence = self._session().evidence(plan=plan, profile=prof, question=question)
-                self.architect = wb.Architect()
+                self.architect = wb.Architect(args.persona)
                 answer = self.architect.analyze(evidence, question=question)
                 self.asked_about = (plan, prof)
+                self.asked_persona = args.persona
         except WorkbenchError as exc:
             self._report(exc)
             return None
@@ -230,6 +234,10 @@ _EXPLAIN = _parser("%%explain")
 _EXPLAIN.add_argument("--analyze", action="store_true")
 _EXPLAIN.add_argument("--params", type=params_json, default=None, metavar="JSON")
 add_allow_writes(_EXPLAIN, "allow --analyze of a write (rolled back)")
+
+_ASK = _parser("%wb_ask", save=False)
+_ASK.add_argument("--persona", default=None, metavar="NAME_OR_PATH")
+_ASK.add_argument("question", nargs="*")
 
 _PROFILE = _parser("%%profile")
 add_profile_arguments(_PROFILE)

@@ -143,23 +143,28 @@ def investigate_line(
     question: str | None = None,
     *,
     sql: str | None = None,
+    evidence: str | None = None,
     max_steps: int = 8,
+    persona: str | None = None,
     architect: str = "arch",
     name: str = "answer",
 ) -> str:
-    """The architect investigating by itself with the session's tools.
+    """The architect investigating by itself with the session's tools, from a question (or
+    the ``evidence`` variable's evidence, whose question it is).
 
     >>> print(investigate_line("why?", sql="SELECT 1", max_steps=4))
     arch = wb.Architect(session=s)
     answer = arch.investigate('why?', sql='SELECT 1', max_steps=4, approve=wb.prompt_approval)
     """
-    args = [repr(question)] if question else []
+    args = [evidence] if evidence else ([repr(question)] if question else [])
     if sql:
         args.append(f"sql={sql!r}")
     if max_steps != 8:
         args.append(f"max_steps={max_steps}")
     args.append("approve=wb.prompt_approval")
-    return f"{architect} = wb.Architect(session=s)\n{name} = {architect}.investigate({', '.join(args)})"
+    persona_arg = f"{persona!r}, " if persona else ""
+    made = f"{architect} = wb.Architect({persona_arg}session=s)"
+    return f"{made}\n{name} = {architect}.investigate({', '.join(args)})"
 
 
 def try_fix_line(

@@ -129,7 +129,7 @@ class Architect:
         self._max_retries = max_retries
         self._client = client
         self._model: str | None = None
-        self._tool_names = self._allowed_tools(tools)
+        self._requested_tools = self._known_tools(tools)
         self._messages: list[dict[str, Any]] = []
         self._pending: dict[str, str] = {}  # tool_use ids still owed a result, and that result
         self._toolbox: Toolbox | None = None
@@ -166,10 +166,16 @@ class Architect:
 
     @property
     def tool_names(self) -> list[str]:
-        """The tools the model may call (the persona's ``tools:`` line limits them)."""
-        return list(self._tool_names) if self.session is not None else []
+        """The tools the model may call (none without a session; the persona's ``tools:``
+        line limits them)."""
+        if self.session is None:
+            return []
+        limited = self.persona.tools
+        names = self._requested_tools
+        return list(names) if limited is None else [n for n in names if n in limited]
 
-    def _allowed_tools(self, tools: list[str] | None) -> list[str]:
+    @staticmethod
+    def _known_tools(tools: list[str] | None) -> list[str]:
         from workbench.tools import tool_names
 
         names = list(tools) if tools is not None else tool_names()
@@ -178,8 +184,16 @@ class Architect:
             raise ConfigurationError(
                 f"no tool named {', '.join(unknown)}", hint=f"the tools are {tool_names()}"
             )
-        limited = self.persona.tools
-        return names if limited is None else [n for n in names if n in limited]
+        return names
+
+    def use_persona(self, persona: str | Path | Persona | None) -> None:
+        """Speak as another persona from now on (a new conversation; the model is resolved
+        again from its ``model:`` line unless one was given)."""
+        self.persona = persona if isinstance(persona, Persona) else load_persona(persona)
+        self._model = None
+        self.evidence = None
+        self._messages = []
+        self._pending = {}
 
     def stop(self) -> None:
         """End an investigation between steps (from another thread, the panel's Stop)."""

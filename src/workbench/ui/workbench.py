@@ -11,7 +11,6 @@ in the status line; Stop is enabled only then, and the other actions are disable
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from workbench import snippets
 from workbench.errors import QueryError, WorkbenchError
 from workbench.safe_html import escape
 from workbench.ui import render, tabs
+from workbench.ui.architect_tab import ArchitectTab
 from workbench.ui.layout import Controls, build
 from workbench.ui.running import Runner
 from workbench.ui.state import Measured, PanelState, Statement
@@ -64,19 +64,18 @@ class Workbench:
             if investigation is not None
             else wb.Investigation(title, session=self.session, lazy=True)
         )
-        self.architect = (
-            architect if architect is not None else wb.Architect(on_text=self._stream_text)
-        )
         self.background = background
         self.namespace = namespace if namespace is not None else _notebook_namespace()
         self.state = PanelState()
         self.history: list[str] = []
         self.controls: Controls = build(sql, params)
+        self.agent = ArchitectTab(self)
+        self.architect = (
+            architect if architect is not None else wb.Architect(on_text=self.agent.on_text)
+        )
         self.runner = Runner(
             self.controls, background=background, busy=self._set_busy, finished=self._finished
         )
-        self._streamed: list[str] = []
-        self._last_render = 0.0
         self._publish(s=self.session, inv=self.investigation)
         self._wire()
         self._show_connection()
@@ -102,6 +101,7 @@ class Workbench:
         c.connect_button.on_click(lambda _: self.connect(c.typed_url()))
         c.follow_button.on_click(lambda _: self.ask(c.follow_up.value))
         c.url.observe(c.hide_password, names="value")
+        self.agent.wire()
 
     # -- display ----------------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -249,7 +249,7 @@ class Workbench:
         )
 
         def work() -> None:
-            self._streamed = []
+            self.agent.start()
             if follow:
                 answer = self.architect.ask(question or "")
             else:
@@ -262,6 +262,11 @@ class Workbench:
 
         self.controls.tabs.selected_index = 3
         self._run("ask", line, work, stoppable=True)
+
+    def investigate(self, question: str | None = None) -> None:
+        """Let the architect investigate the statement with the tools: reads run at once,
+        each call that executes or builds waits for Allow (the Architect tab)."""
+        self.agent.investigate(question)
 
     def export(self, path: str | None = None) -> None:
         """Write the investigation's report, with what the tabs show now."""
@@ -322,6 +327,8 @@ class Workbench:
     def stop(self) -> None:
         """Stop the running action: its statement is cancelled on the server, a profile keeps
         the runs done so far, the architect's stream is closed."""
+        if self.agent.investigating:
+            self.architect.stop()  # the investigation ends between its steps
         self.runner.stop(self.session.cancel)
 
     def wait(self, timeout: float = 120.0) -> None:
@@ -357,6 +364,7 @@ class Workbench:
 
     def _set_busy(self, busy: bool, stoppable: bool = False) -> None:
         tabs.set_busy(self.controls, busy, stoppable, capturing=self.state.capture is not None)
+        self.agent.set_busy(busy)
 
     def _say(self, html: str, line: str | None) -> None:
         self.runner.say(html, line)
@@ -476,18 +484,6 @@ class Workbench:
 
     def _show_history(self) -> None:
         self.controls.history_html.value = render.history_html(self.investigation, self.history)
-
-    def _stream_text(self, chunk: str) -> None:
-        """The architect's text as it streams in, re-rendered at most every 0.2 s."""
-        from workbench.safe_html import render_markdown
-
-        if self.runner.stopping.is_set():  # Stop pressed while the architect writes
-            raise KeyboardInterrupt
-        self._streamed.append(chunk)
-        now = time.monotonic()
-        if now - self._last_render > 0.2 or chunk.endswith("\n\n"):
-            self._last_render = now
-            self.controls.answer_html.value = render_markdown("".join(self._streamed))
 
 
 def _notebook_namespace() -> dict[str, Any]:
