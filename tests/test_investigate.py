@@ -488,3 +488,27 @@ def test_offline_and_unreachable_fall_back_to_the_rules(
     answer = arch.investigate("why is this slow?", sql=SQL)
     assert answer.offline and "could not be reached" in answer.markdown
     assert answer.notes and answer.notes[0].startswith("offline: cannot reach the API")
+
+
+def test_health_and_index_advice_as_tools(
+    fake: FakeAnthropic, session: wb.Session, tmp_path: Path
+) -> None:
+    fake.script = [
+        Scripted("The database as a whole first.", [("health", {})]),
+        Scripted("Which index?", [("advise_indexes", {"queries": [SQL], "max_indexes": 2})]),
+        Scripted("## Diagnosis", [REPORT]),
+    ]
+    gates: list[str | None] = []
+
+    def approve(call: wb.ToolCall) -> bool:
+        gates.append(call.gate)
+        return True
+
+    answer = _architect(fake, session, tmp_path).investigate(SQL, approve=approve)
+    health, advice = answer.tool_calls[:2]
+    assert health.ok and health.approved is None and "health findings" in health.summary
+    assert advice.ok and advice.approved and gates == ["sandbox"]  # it builds: asked first
+    advised = _tool_results(fake, 2)[0]["content"]
+    assert "CREATE INDEX" in advised and "(user_id)" in advised
+    assert "user_id = ?" in advised and "= 42" not in advised
+    assert not any("user_id" in index.columns for index in session.table("orders").indexes)

@@ -72,13 +72,21 @@ def test_read_only_by_default(url: str, tmp_path: Path) -> None:
             ("explain", {"sql": SQL, "analyze": True}),
             ("try_fix", {"fix": "CREATE INDEX ON orders (user_id)", "sql": SQL}),
             ("findings", {}),
+            ("advise_indexes", {"queries": [SQL]}),
         ],
         tmp_path,
     )
-    assert tools == ["explain", "describe_tables", "top_statements", "findings"]
-    (plan_error, plan), (_, schema), (analyze_error, analyze), (fix_error, fix), (_, found) = (
-        results
-    )
+    assert tools == [
+        "explain",
+        "describe_tables",
+        "top_statements",
+        "findings",
+        "health",
+        "advise_indexes",
+    ]
+    (plan_error, plan), (_, schema), (analyze_error, analyze), (fix_error, fix) = results[:4]
+    (_, found), (advice_error, advice) = results[4:]
+    assert advice_error and "--allow-sandbox" in advice
     assert not plan_error and "Seq Scan on orders" in plan and "user_id = ?" in plan
     assert plan.startswith('<evidence kind="tool explain">')
     assert "table public.orders" in schema

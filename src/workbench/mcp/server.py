@@ -35,7 +35,7 @@ def offered_tools(*, allow_analyze: bool = False, allow_sandbox: bool = False) -
     """The tools a server started with these options lists.
 
     >>> offered_tools()
-    ['explain', 'describe_tables', 'top_statements', 'findings']
+    ['explain', 'describe_tables', 'top_statements', 'findings', 'health', 'advise_indexes']
     """
     allowed = {"analyze": allow_analyze, "sandbox": allow_sandbox}
     return [name for name in tool_names() if allowed.get(_NEEDS.get(name, ""), True)]
@@ -60,7 +60,7 @@ def build_server(
         tools = []
         for tool in box.tools.values():
             schema = tool.schema()
-            read_only = tool.name not in _NEEDS and tool.name != "explain"
+            read_only = tool.name not in (*_NEEDS, "explain", "advise_indexes")
             tools.append(
                 types.Tool(
                     name=tool.name,

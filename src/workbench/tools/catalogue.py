@@ -108,8 +108,45 @@ def available() -> dict[str, Tool]:
             run=_try_fix,
             gate=_sandbox,
         ),
+        Tool(
+            name="health",
+            description=(
+                "The database as a whole: unused, duplicate, redundant, invalid and bloated "
+                "indexes, foreign keys without one, table bloat and dead rows, autovacuum, "
+                "stale statistics, cache hit ratio, connections, sequences near their limit. "
+                "Reads the catalogue only."
+            ),
+            properties={
+                "limit": {"type": "integer", "minimum": 1, "maximum": 50},
+            },
+            run=_health,
+        ),
+        Tool(
+            name="advise_indexes",
+            description=(
+                "Index recommendations for statements (or the server's top statements), each "
+                "judged by the planner across the whole workload. hypothetical_only=true uses "
+                "HypoPG and builds nothing; otherwise candidate indexes are built in a "
+                "rolled-back transaction, and verify=true also times the statements before and "
+                "after (both need the person's approval)."
+            ),
+            properties={
+                "queries": {"type": "array", "items": {"type": "string"}, "maxItems": 20},
+                "max_indexes": {"type": "integer", "minimum": 1, "maximum": 10},
+                "hypothetical_only": {"type": "boolean"},
+                "verify": {"type": "boolean"},
+            },
+            run=_advise_indexes,
+            gate=_advice_gate,
+        ),
     ]
     return {tool.name: tool for tool in tools}
+
+
+def _advice_gate(data: dict[str, Any]) -> Gate | None:
+    if data.get("hypothetical_only") and not data.get("verify"):
+        return None  # HypoPG's hypothetical indexes: nothing is built, nothing executes
+    return "sandbox"
 
 
 def _sandbox(_data: dict[str, Any]) -> Gate:
@@ -335,3 +372,83 @@ def _try_fix(box: ToolContext, data: dict[str, Any]) -> Outcome:
         code=snippets.try_fix_line(fix, sql, params=params, name=f"trial_{len(box.trials)}"),
         title="Architect: fix tried (rolled back)",
     )
+
+
+def _health(box: ToolContext, data: dict[str, Any]) -> Outcome:
+    from workbench.health import check
+
+    limit = _integer(data, "limit", 20, 1, 50)
+    report = check(box.executor)
+    lines = []
+    for finding in list(report)[:limit]:
+        lines.append(f"- [{finding.severity}] {finding.code}: {finding.title}")
+        if finding.fix:
+            lines.append(f"  fix: {finding.fix}")
+    if len(report) > limit:
+        lines.append(f"… {len(report) - limit} more findings")
+    lines += [f"note: {note}" for note in report.notes]
+    codes = sorted({f.code for f in report})
+    return Outcome(
+        True,
+        "\n".join(lines) or "the checks found nothing wrong",
+        f"{len(report)} health findings" + (f": {', '.join(codes[:4])}" if codes else ""),
+        value=list(report),
+        code="health = s.health()",
+        title="Architect: database health",
+    )
+
+
+def _advise_indexes(box: ToolContext, data: dict[str, Any]) -> Outcome:
+    from workbench.advisor import advise
+    from workbench.advisor.render import advice_text
+
+    queries = data.get("queries") or None
+    if queries is not None and (
+        not isinstance(queries, list) or not all(isinstance(q, str) for q in queries)
+    ):
+        raise ConfigurationError("queries must be a list of statements")
+    max_indexes = _integer(data, "max_indexes", 3, 1, 10)
+    verify = bool(data.get("verify"))
+    hypothetical = True if data.get("hypothetical_only") else None
+    advice = advise(
+        box.executor,
+        queries,
+        max_indexes=max_indexes,
+        verify=verify,
+        hypothetical=hypothetical,
+        runs=20,
+        time_budget=60.0,
+    )
+    text = advice_text(advice)
+    if box.redact_literals:
+        text = _redacted_lines(box, text)
+    options = ", ".join(
+        f"{k}={v!r}"
+        for k, v in (
+            ("max_indexes", max_indexes),
+            ("verify", verify),
+            ("hypothetical", hypothetical),
+        )
+        if v is not None
+    )
+    args = f"{queries!r}, " if queries else ""
+    return Outcome(
+        True,
+        text,
+        f"{len(advice.recommendations)} indexes recommended"
+        + (f": {'; '.join(advice.ddl[:2])}" if advice.recommendations else ""),
+        value=advice.to_frame(),
+        code=f"advice = s.advise({args}{options})",
+        title="Architect: index advice",
+    )
+
+
+def _redacted_lines(box: ToolContext, text: str) -> str:
+    """The advisor's text with the statements it quotes (``   - SELECT ...``) redacted."""
+    out = []
+    for line in text.splitlines():
+        head, _, rest = line.partition("- ")
+        if rest and not head.strip():
+            line = f"{head}- {_shown_sql(box, rest)}"
+        out.append(line)
+    return "\n".join(out)
