@@ -39,11 +39,12 @@ async def _session(
     url: str, options: list[str], calls: list[tuple[str, dict[str, Any]]], errlog: Path
 ) -> tuple[list[str], list[tuple[bool, str]], str]:
     command = _command()
-    params = StdioServerParameters(
-        command=command[0],
-        args=[*command[1:], "mcp", url, *options],
-        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "")},
-    )
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "")}
+    if url.startswith("env:"):  # as a .mcp.json entry gives it: DATABASE_URL, no argument
+        env["DATABASE_URL"], arguments = url[4:], ["mcp", *options]
+    else:
+        arguments = ["mcp", url, *options]
+    params = StdioServerParameters(command=command[0], args=[*command[1:], *arguments], env=env)
     with errlog.open("w") as err:
         async with (
             stdio_client(params, errlog=err) as (read, write),
@@ -105,21 +106,22 @@ def test_opt_ins_and_the_guard(url: str, tmp_path: Path) -> None:
     with engine.connect() as connection:
         before = connection.execute(sa.text("SELECT count(*) FROM orders")).scalar()
     tools, results, _ = _run(
-        url,
-        ["--allow-analyze", "--allow-sandbox"],
+        f"env:{url}",
+        ["--allow-analyze", "--allow-sandbox", "--timeout", "1"],
         [
             ("explain", {"sql": SQL, "analyze": True}),
             ("explain", {"sql": "DELETE FROM orders", "analyze": True}),
             ("try_fix", {"fix": "CREATE INDEX ON orders (user_id)", "sql": SQL}),
             ("try_fix", {"fix": "DROP TABLE orders", "sql": SQL}),
             ("profile", {"sql": SQL, "runs": 10}),
+            ("explain", {"sql": "SELECT pg_sleep(3)", "analyze": True}),
         ],
         tmp_path,
     )
     assert {"profile", "try_fix"} <= set(tools)
-    (analysed_error, analysed), (write_error, write), (_, fix), (drop_error, drop), (_, prof) = (
-        results
-    )
+    (analysed_error, analysed), (write_error, write), (_, fix), (drop_error, drop) = results[:4]
+    (_, prof), (slow_error, slow) = results[4:]
+    assert slow_error and "timeout" in slow.lower()
     assert not analysed_error and "analysed" in analysed and "actual=" in analysed
     assert write_error and "refused by the workbench" in write
     assert "faster" in fix and "rolled back" in fix
