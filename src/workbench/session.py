@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from workbench import explain, fixes, health, introspection, server_stats
+from workbench import advisor, explain, fixes, health, introspection, server_stats
 from workbench.capture import Capture
 from workbench.dialects import for_engine
 from workbench.errors import ConfigurationError, ConnectionFailedError
@@ -255,6 +255,7 @@ class Session:
 
     # -- the database as a whole ----------------------------------------------------------------
     health = delegate(health.check)
+    advise = delegate(advisor.advise)
 
     # -- introspection ----------------------------------------------------------------------------
     settings = delegate(introspection.settings)

@@ -26,7 +26,7 @@ from workbench.errors import ConfigurationError
 __all__ = ["BASE_ROWS", "DATASET_VERSION", "DEMO_NOW", "SEED", "generate", "row_counts"]
 
 SEED = 20_251_130
-DATASET_VERSION = 2  # 2: planted duplicate and unused indexes, dead rows, the workload
+DATASET_VERSION = 3  # 3: planted duplicate and unused indexes, dead rows, the workload
 # A fixed "now" keeps the data and the catalogue's date literals stable forever.
 DEMO_NOW = datetime(2025, 6, 30, 23, 59, 59)
 HISTORY_DAYS = 3 * 365

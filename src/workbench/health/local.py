@@ -17,7 +17,13 @@ from workbench.health.common import Checkup, foreign_key_findings, index_finding
 from workbench.health.indexes import ForeignKey, Index
 from workbench.health.report import health_finding
 
-__all__ = ["check_duckdb", "check_sqlite", "parse_keys"]
+__all__ = [
+    "check_duckdb",
+    "check_sqlite",
+    "parse_keys",
+    "read_duckdb_indexes",
+    "read_sqlite_indexes",
+]
 
 STALE_MIN_ROWS = 1_000
 STALE_SHARE = 0.2
@@ -58,7 +64,7 @@ def parse_keys(sql: str) -> tuple[list[str], list[str], str | None]:
     return keys, directions, predicate or None
 
 
-def _sqlite_indexes(dbapi: Any) -> list[Index]:
+def read_sqlite_indexes(dbapi: Any) -> list[Index]:
     out = []
     tables = fetch_dicts(
         dbapi, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
@@ -96,7 +102,7 @@ def _sqlite_indexes(dbapi: Any) -> list[Index]:
 
 
 def check_sqlite(dbapi: Any, found: Checkup) -> None:
-    indexes = _sqlite_indexes(dbapi)
+    indexes = read_sqlite_indexes(dbapi)
     index_findings(found, indexes)
     tables = [
         t["name"]
@@ -192,7 +198,7 @@ def _sqlite_statistics(
         )
 
 
-def check_duckdb(dbapi: Any, found: Checkup) -> None:
+def read_duckdb_indexes(dbapi: Any) -> list[Index]:
     indexes = []
     for row in fetch_dicts(
         dbapi,
@@ -214,7 +220,11 @@ def check_duckdb(dbapi: Any, found: Checkup) -> None:
                 definition=row["sql"],
             )
         )
-    index_findings(found, indexes)
+    return indexes
+
+
+def check_duckdb(dbapi: Any, found: Checkup) -> None:
+    index_findings(found, read_duckdb_indexes(dbapi))
     found.notes.append(
         "DuckDB keeps its statistics itself and indexes foreign keys on its own; it does not "
         "count index use"

@@ -136,6 +136,7 @@ class Investigation:
         return self.record(text, title=title)
 
     def _serialise(self, obj: Any, number: int) -> tuple[StepKind, dict[str, Any], list[str]]:
+        from workbench.advisor import Advice
         from workbench.architect import Answer
         from workbench.capture import Capture
         from workbench.evidence import Evidence
@@ -184,6 +185,8 @@ class Investigation:
             return StepKind.EVIDENCE, obj.to_dict(), []
         if isinstance(obj, FixTrial):
             return StepKind.FIX, obj.to_dict(), []
+        if isinstance(obj, Advice):
+            return StepKind.ADVICE, json.loads(json.dumps(obj.to_dict(), default=str)), []
         if isinstance(obj, Finding):
             return StepKind.FINDINGS, {"findings": [obj.to_dict()]}, []
         if isinstance(obj, list | tuple) and all(isinstance(f, Finding) for f in obj):

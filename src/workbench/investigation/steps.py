@@ -26,6 +26,7 @@ class StepKind(enum.StrEnum):
     FINDINGS = "findings"
     ANSWER = "answer"
     FIX = "fix"
+    ADVICE = "advice"
     FIGURE = "figure"
     TABLE = "table"
     NOTE = "note"
@@ -128,6 +129,10 @@ def rebuild(step: Step, folder: Path) -> Any:
             )
             profiles.append(profile)
         return Sweep(data.get("sql", ""), profiles)
+    if step.kind is StepKind.ADVICE:
+        from workbench.advisor import Advice
+
+        return Advice.from_dict(data)
     if step.kind is StepKind.NOTE:
         return data.get("text", "")
     return data
@@ -174,6 +179,9 @@ def default_title(kind: StepKind, obj: Any) -> str:
         return f"Fix tried: {fmt.clip(obj.fix, 60)}"
     if kind is StepKind.FINDINGS:
         return "Findings"
+    if kind is StepKind.ADVICE:
+        count = len(obj.recommendations)
+        return f"Index advice: {count} index{'es' if count != 1 else ''} recommended"
     if kind is StepKind.FIGURE:
         axes = getattr(obj, "axes", [])
         return axes[0].get_title() if axes and axes[0].get_title() else "Figure"

@@ -31,6 +31,7 @@ _RERUNNABLE = (
     StepKind.FINDINGS,
     StepKind.ANSWER,
     StepKind.FIX,
+    StepKind.ADVICE,
 )
 
 
@@ -127,6 +128,12 @@ def _derive(step: Step, folder: Path) -> tuple[str, list[tuple[str, str]]]:
     if kind is StepKind.FIX:
         fix, sql = str(data.get("fix") or ""), str(data.get("sql") or "")
         return (snippets.try_fix_line(fix, sql), [("fix", fix), ("planned", sql)])
+    if kind is StepKind.ADVICE:
+        statements = [str(q.get("sql") or "") for q in data.get("statements") or []]
+        ddl = [("recommended", str(r.get("ddl") or "")) for r in data.get("recommendations") or []]
+        if data.get("source") == "given":
+            return (f"advice = s.advise({statements!r})", [*ddl])
+        return ("advice = s.advise()  # the server's top statements", [*ddl])
     return ("", [])
 
 

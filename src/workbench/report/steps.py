@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.investigation import StepKind
-from workbench.report import analysed, measured
+from workbench.report import advice, analysed, measured
 from workbench.report.measured import stem
 from workbench.report.views import Block, Code, ImageFile, Markdown, Table, Text, Verdict, cell
 
@@ -87,6 +87,7 @@ BUILDERS: dict[StepKind, Callable[[Step, Path, bool], list[Block]]] = {
     StepKind.ANSWER: analysed.answer,
     StepKind.EVIDENCE: analysed.evidence,
     StepKind.FIX: analysed.fix,
+    StepKind.ADVICE: advice.advice,
     StepKind.FIGURE: _figure,
     StepKind.TABLE: _table,
     StepKind.NOTE: _note,
