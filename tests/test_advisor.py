@@ -325,3 +325,18 @@ def test_index_spec_names_never_collide() -> None:
     assert spec.ddl("postgresql", concurrently=True) == (
         "CREATE INDEX CONCURRENTLY orders_user_id_created_at_idx ON orders (user_id, created_at DESC)"
     )
+
+
+def test_command_line(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from workbench.cli import main
+
+    wb.demo.load(sqlite_url, scale=0.01)
+    query = "SELECT id, total_cents FROM orders WHERE user_id = 42"
+    assert main(["advise", sqlite_url, "--query", query, "--runs", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "CREATE INDEX orders_user_id_idx ON orders (user_id)" in out and "measured" in out
+    assert main(["advise", sqlite_url, "--query", query, "--no-verify", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["verified"] is False and data["recommendations"][0]["index"]["table"] == "orders"
+    assert main(["advise", sqlite_url]) == 2  # SQLite keeps no statement statistics
+    assert '--query "SELECT ..."' in capsys.readouterr().err

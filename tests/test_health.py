@@ -271,3 +271,22 @@ def test_existing_index_matching_rules() -> None:
     partial = Index("orders", "p", ("user_id",), predicate="status = 'x'")
     assert existing_for("orders", ["user_id"], [partial]) is None
     assert existing_for("orders", ["user_id"], [partial], predicate="status = 'x'") is partial
+
+
+# -- the command line -------------------------------------------------------------------------------
+def test_command_line(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from workbench.cli import main
+
+    wb.demo.load(sqlite_url, scale=0.01)
+    assert main(["health", sqlite_url]) == 0
+    out = capsys.readouterr().out
+    assert "duplicate_index" in out and "DROP INDEX events_user_idx" in out
+    assert main(["health", sqlite_url, "--json", "--fail-on", "medium"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["dialect"] == "sqlite" and {f["code"] for f in data["findings"]} >= {
+        "duplicate_index"
+    }
+    assert main(["health", sqlite_url, "--fail-on", "high"]) == 0  # nothing that severe
+    capsys.readouterr()
+    assert main(["health"]) == 2
+    assert "no database URL" in capsys.readouterr().err

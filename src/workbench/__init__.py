@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from workbench import charts, ui
+    from workbench.advisor import Advice, Recommendation
     from workbench.architect import Answer, Architect
     from workbench.capture import Capture
     from workbench.catalog import ColumnInfo, IndexInfo, ServerInfo, TableInfo
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from workbench.execution import Result, Transaction
     from workbench.findings import Finding
     from workbench.fixes import FixTrial
+    from workbench.health import HealthReport
     from workbench.investigation import Investigation, StepKind
     from workbench.plans import Plan, PlanNode, parse_plan
     from workbench.plans.diff import PlanDiff
@@ -84,9 +86,13 @@ _LAZY = {
     "StepKind": "workbench.investigation",
     "Investigation": "workbench.investigation",
     "ui": "workbench.ui",
+    "Advice": "workbench.advisor",
+    "Recommendation": "workbench.advisor",
+    "HealthReport": "workbench.health",
 }
 
 __all__ = [
+    "Advice",
     "Answer",
     "Architect",
     "ArchitectError",
@@ -99,6 +105,7 @@ __all__ = [
     "Evidence",
     "Finding",
     "FixTrial",
+    "HealthReport",
     "IndexInfo",
     "Investigation",
     "LockTimeoutError",
@@ -110,6 +117,7 @@ __all__ = [
     "QueryCancelled",
     "QueryError",
     "QueryTimeoutError",
+    "Recommendation",
     "Result",
     "ServerInfo",
     "Session",

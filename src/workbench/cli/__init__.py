@@ -9,12 +9,15 @@
     workbench check [URL] SQL --baseline F a latency regression check for CI (or of an endpoint)
     workbench profile-http URL             an endpoint's latency and the statements it caused
     workbench locustfile URL               a Locust file for the same request
+    workbench health [URL]                 what is wrong with the database as a whole
+    workbench advise [URL]                 index recommendations for a workload, measured
 
 The database URL comes before the SQL, from ``--url``, or from ``DATABASE_URL``; ``-`` as
 the SQL reads it from standard input, ``@file.sql`` from a file.
 
 Exit codes: 0 success; 1 the check found a regression (``check``) or a finding at the
-``--fail-on`` severity (``analyze``); 2 bad usage or an error (printed as ``workbench: ...``).
+``--fail-on`` severity (``analyze``, ``health``); 2 bad usage or an error (printed as
+``workbench: ...``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from workbench.cli import check, commands
+from workbench.cli import check, commands, whole
 from workbench.cli import http as http_commands
 from workbench.cli.agents import add_agent_commands, add_persona_argument
 from workbench.cli.commands import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, SEVERITIES
@@ -80,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 _COMMAND_WORDS = (
     (re.compile(r"wb\.connect\(url, timeout=(\d+)\)(?: or s\.timeout = \d+)?"), r"--timeout \1"),
     (re.compile(r"(?:pass )?allow_writes=True"), "pass --allow-writes"),
+    (re.compile(r"s\.advise\(\['SELECT \.\.\.', \.\.\.\]\)"), '--query "SELECT ..."'),
 )
 
 
@@ -280,4 +284,5 @@ def _parser() -> argparse.ArgumentParser:
     http_commands.add_endpoint_arguments(check_parser, url=False, curl=False)
     http_commands.add_commands(subcommands, add_command, _URL_HELP)
     add_agent_commands(subcommands)
+    whole.add_commands(subcommands, add_command)
     return parser
