@@ -157,6 +157,37 @@ def test_the_demo_api_other_endpoints(demo_api: Any) -> None:
     assert demo_api.running and str(demo_api.port) in repr(demo_api)
 
 
+def test_a_fix_measured_on_a_copy_nobody_else_sees(session: wb.Session, demo_api: Any) -> None:
+    fix = "CREATE INDEX orders_user_id_idx ON orders (user_id)"
+    with wb.demo.fixed_copy(session, fix) as url, wb.demo.serve(url) as api:
+        copies = session.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'wb_fix_%'")
+        indexed = session.query(
+            "SELECT schemaname FROM pg_indexes WHERE indexname = 'orders_user_id_idx'"
+        )
+        prof = session.profile_http(api.endpoint("/api/users"), runs=3, warmup=1)
+    assert len(copies) >= 1 and indexed.schemaname.str.startswith("wb_fix_").all()
+    before = session.profile_http(demo_api.endpoint("/api/users"), runs=3, warmup=1)
+
+    def orders_call_ms(profile: wb.Profile) -> float:
+        rows = profile.repeated[profile.repeated.sql.str.contains("from orders")]
+        assert rows["count"].tolist() == [50]
+        return float(rows.mean_ms.iloc[0])
+
+    assert prof.errors == 0 and orders_call_ms(prof) * 3 < orders_call_ms(before)
+    assert (
+        session.query(
+            "SELECT count(*) AS n FROM pg_namespace WHERE nspname = :n",
+            params={"n": copies.nspname[0]},
+        ).n[0]
+        == 0
+    )
+    original = session.table("orders")
+    assert "user_id" not in {ix.columns[0] for ix in original.indexes}
+    refused = pytest.raises(wb.ConfigurationError, match="indexes, statistics and ANALYZE only")
+    with refused, wb.demo.fixed_copy(session, "DROP TABLE orders"):
+        pass
+
+
 def test_serve_stops_with_its_context_and_hides_the_password(scratch: str) -> None:
     from sqlalchemy.engine import make_url
 

@@ -48,5 +48,8 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, embedded_sessio
     text = json.dumps([c.get("outputs", []) for c in notebook.cells])
     assert "Traceback" not in text
     if path.name.startswith("02"):
-        assert (work / "reports" / "guided-investigation.html").exists()
+        report = (work / "reports" / "guided-investigation.html").read_text()
         assert "faster" in text
+        # a significant verdict, the learner's hypothesis and conclusion in the report
+        assert "× faster (95% CI" in report and "The hypothesis holds" in report
+        assert "Hypothesis" in report and "cannot show a difference at 95%" in text

@@ -48,7 +48,7 @@ def __getattr__(name: str) -> Any:
 
     if name in ("app", "pathologies"):
         return importlib.import_module(f"workbench.demo.{name}")
-    if name in ("serve", "DemoService"):  # the HTTP API: Starlette and uvicorn, when asked for
+    if name in ("serve", "DemoService", "fixed_copy"):  # the HTTP API, when asked for
         return getattr(importlib.import_module("workbench.demo.service"), name)
     if name in ("PATHOLOGIES", "Pathology", "pathology", "WORKLOAD", "WorkloadStatement"):
         return getattr(importlib.import_module("workbench.demo.pathologies"), name)

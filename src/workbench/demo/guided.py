@@ -1,30 +1,35 @@
 """``workbench demo``: the guided investigation, headless, ending in a report.
 
-The same steps a person takes in the quickstart notebook, recorded in a
+The same steps a person takes in the guided notebook, recorded in a
 :class:`~workbench.investigation.Investigation`:
 
-1. capture ``GET /api/users`` (``wb.demo.app.list_users``): the N+1, with its call sites;
-2. profile the handler: database time, round trips, Python time;
-3. explain and profile the per-user query, bundle the evidence, run the offline rules, ask
+1. start the demo shop's API (``wb.demo.serve``) and profile ``GET /api/users`` from the
+   outside (``s.profile_http``): its latency and the statements it made the database run,
+   read from ``pg_stat_statements``: the N+1, and the database's share of each request;
+2. explain and profile the repeated statement, bundle the evidence, run the offline rules, ask
    the architect (the offline rules answer when no API key is set);
-4. try the missing-index fix in a rolled-back transaction (``s.try_fix``);
-5. profile the handler written without the N+1 and compare before/after;
-6. explain, profile and analyse every other planted pathology;
+3. try the missing-index fix in a rolled-back transaction (``s.try_fix``);
+4. measure the endpoint again with both halves of the fix in place (eager loading, and the
+   index on a copy of ``orders`` only the fixed service sees) and compare before/after;
+5. explain, profile and analyse every other planted pathology;
 
 then print the findings and write the report (HTML, Markdown or PDF, by the suffix).
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from workbench import formatting as fmt
 from workbench import snippets
 
 if TYPE_CHECKING:
+    from workbench.capture import Capture
     from workbench.findings import Finding
     from workbench.investigation import Investigation
     from workbench.profiling.result import Profile
@@ -34,12 +39,13 @@ __all__ = ["run_demo"]
 
 #: seconds of executions each pathology's profile may take (the demo stays under a minute)
 PROFILE_BUDGET_S = 1.0
-HANDLER_RUNS = 5
+#: requests per endpoint profile: enough for a verdict (4 each is the least a rank test allows)
+ENDPOINT_RUNS = 8
 STORY = """\
 **GET /api/users takes seconds.** The endpoint lists 50 users with their orders. This
-investigation captures what it sends to the database, measures it, asks why, tries the fix in
-a transaction that is rolled back, and compares the endpoint before and after. Then it visits
-every other problem planted in the demo data.
+investigation measures it from the outside with the statements it made the database run,
+asks why, tries the fix in a transaction that is rolled back, and measures the endpoint again
+with the fix in place. Then it visits every other problem planted in the demo data.
 """
 
 
@@ -89,86 +95,130 @@ def _fresh_folder(folder: Path) -> Path:
 def _endpoint(
     session: Session, inv: Investigation, say: Callable[[str], None]
 ) -> tuple[list[Finding], list[str]]:
-    from sqlalchemy.orm import Session as OrmSession
-
+    """The endpoint first, from the outside: its latency and the statements it caused; then the
+    repeated statement's plan, the findings, the fix tried in the sandbox, and the endpoint
+    again with both halves of the fix in place (eager loading, and the index on a copy of
+    ``orders`` only the fixed service sees)."""
     import workbench as wb
-    from workbench.demo import app
     from workbench.demo.pathologies import pathology
 
     item = pathology("missing_index")
     sql = item.sql_for(session.dialect)
-    with session.capture() as cap, OrmSession(session.engine) as db:
-        app.list_users(db)
-    inv.record(
-        cap,
-        title="Capture: GET /api/users",
-        note="Every statement the handler sent, and the line of app code that sent it.",
-        code="with s.capture() as cap, Session(s.engine) as db:\n"
-        "    wb.demo.app.list_users(db)\ncap.repeated",
-    )
-    say(
-        f"  GET /api/users              {len(cap):>4} statements, {cap.total_ms:8.1f} ms in "
-        f"the database, {len(cap.n_plus_one())} N+1 candidate(s)"
-    )
-    before = _handler_profile(session, app.list_users, inv)
-    plan = session.explain(sql, analyze=True)
-    inv.record(
-        plan,
-        title="Plan: the orders of one user",
-        note="The query the handler repeats once per user.",
-        code=snippets.explain_line(sql, analyze=True),
-    )
-    profile = _profile(session, sql, inv, title="Profile: the orders of one user")
-    evidence = session.evidence(sql, plan=plan, profile=profile, capture=cap)
-    inv.record(
-        evidence,
-        code=snippets.evidence_line(sql, plan="plan", profile="prof", capture="cap"),
-    )
-    findings = wb.analyze(evidence)
-    inv.record(findings, title="Findings: GET /api/users", code=snippets.findings_line())
-    answer = _architect(evidence, say)
-    if answer is not None:
-        inv.record(answer, code=snippets.ask_line())
-    fix = next((f for f in findings if f.code == "missing_index" and f.fix), None)
-    fix_text = fix.fix if fix is not None and fix.fix else item.fix
-    trial = session.try_fix(fix_text, sql=sql)
-    inv.record(trial, code=snippets.try_fix_line(fix_text, sql))
-    outcomes = [f"missing index, tried in a rolled-back transaction: {trial.verdict}"]
-    say(f"  try_fix {fix_text[:40]:<40} {trial.verdict}")
-    after = _handler_profile(session, app.list_users_fixed, inv)
+    inv.note(HYPOTHESIS, title="Hypothesis")
+    with wb.demo.serve(session) as api:
+        before = _endpoint_profile(session, api.endpoint("/api/users"), AS_SHIPPED, inv)
+        statements = before.statements
+        inv.record(
+            statements[["calls_per_request", "ms_per_request", "mean_ms", "rows", "share", "sql"]],
+            title="Statements: what GET /api/users made the database do",
+            note="Read from the database's own statistics, one request at a time.",
+            code="prof.statements",
+        )
+        server = before.server
+        n_plus_one = server.n_plus_one() if server is not None else []
+        say(
+            f"  GET /api/users              p50 {fmt.milliseconds(before.summary()['p50'])}, "
+            f"{_per_request(before)}, {len(n_plus_one)} N+1 candidate(s)"
+        )
+        plan = session.explain(sql, analyze=True)
+        inv.record(
+            plan,
+            title="Plan: the orders of one user",
+            note="The statement the endpoint repeats once per user.",
+            code=snippets.explain_line(sql, analyze=True),
+        )
+        profile = _profile(session, sql, inv, title="Profile: the orders of one user")
+        # the rules read an HTTP profile's statements as they read a capture (same shapes)
+        captures = [cast("Capture", server)] if server is not None else []
+        evidence = session.evidence(sql, plan=plan, profile=profile, captures=captures)
+        inv.record(
+            evidence,
+            code=f"ev = s.evidence({sql!r}, plan=plan, profile=prof, captures=[endpoint.server])",
+        )
+        findings = wb.analyze(evidence)
+        inv.record(findings, title="Findings: GET /api/users", code=snippets.findings_line())
+        answer = _architect(evidence, say)
+        if answer is not None:
+            inv.record(answer, code=snippets.ask_line())
+        fix = next((f for f in findings if f.code == "missing_index" and f.fix), None)
+        fix_text = fix.fix if fix is not None and fix.fix else item.fix
+        trial = session.try_fix(fix_text, sql=sql)
+        inv.record(trial, code=snippets.try_fix_line(fix_text, sql))
+        outcomes = [f"missing index, tried in a rolled-back transaction: {trial.verdict}"]
+        say(f"  try_fix {fix_text[:40]:<40} {trial.verdict}")
+        after = _fixed_endpoint(session, api, fix_text, inv)
     comparison = before.compare(after)
     inv.record(
         comparison,
-        title="Before/after: GET /api/users without the N+1",
-        note="`list_users_fixed()` loads the orders of the whole page in one statement.",
-        code=snippets.compare_line(),
+        title="Before/after: GET /api/users, eager loading and the index",
+        note="`?eager=1` serves the page with `list_users_fixed()` (the orders of the whole "
+        "page in one statement), on a copy of `orders` with the index.",
+        code=snippets.compare_line("endpoint", "fixed"),
     )
-    outcomes.append(f"GET /api/users without the N+1: {comparison.verdict}")
-    say(f"  list_users → list_users_fixed {comparison.verdict}")
+    outcomes.append(f"GET /api/users with eager loading and the index: {comparison.verdict}")
+    say(f"  GET /api/users, fixed       {comparison.verdict}")
+    inv.note(_conclusion(before, after, comparison.verdict), title="Conclusion")
     return list(findings), outcomes
 
 
-def _handler_profile(session: Session, handler: Callable[..., Any], inv: Investigation) -> Profile:
-    """Time ``handler`` as a request would run it: a new ORM session each time (a session kept
-    across runs would answer the lazy loads from its identity map, hiding the N+1)."""
-    from sqlalchemy.orm import Session as OrmSession
+HYPOTHESIS = (
+    "GET /api/users is slow because it sends one query per user (an N+1), and each of those "
+    "scans all of `orders` (no index on `orders.user_id`)."
+)
+AS_SHIPPED = "GET /api/users (as shipped)"
+FIXED = "GET /api/users (eager loading + index)"
 
-    def request() -> Any:
-        with OrmSession(session.engine) as db:
-            return handler(db)
 
-    name = handler.__name__
-    # the capture just ran the slow handler: caches are warm, a warm-up run would only cost time
-    warmup = 0 if name == "list_users" else 1
-    profile = session.profile(request, runs=HANDLER_RUNS, warmup=warmup, label=name, progress=False)
+def _endpoint_profile(session: Session, url: str, label: str, inv: Investigation) -> Profile:
+    profile = session.profile_http(url, runs=ENDPOINT_RUNS, warmup=1, label=label, progress=False)
+    path = url.split("/", 3)[-1]
+    name = "endpoint" if label == AS_SHIPPED else "fixed"
+    api = "api" if label == AS_SHIPPED else "fixed_api"
     inv.record(
         profile,
-        title=f"Profile: {name}()",
-        code=f"def request():\n    with Session(s.engine) as db:\n        return "
-        f"wb.demo.app.{name}(db)\n\nprof = s.profile(request, runs={HANDLER_RUNS}, "
-        f"label={name!r})",
+        title=f"Profile: {label}",
+        code=f"{name} = s.profile_http({api}.endpoint({'/' + path!r}), runs={ENDPOINT_RUNS}, "
+        f"label={label!r})",
     )
     return profile
+
+
+def _fixed_endpoint(session: Session, api: Any, fix: str, inv: Investigation) -> Profile:
+    """Eager loading, on a copy of the tables with the index (where PostgreSQL allows a copy
+    nobody else sees); eager loading alone elsewhere."""
+    import workbench as wb
+
+    if session.dialect != "postgresql":
+        inv.note(f"{session.dialect}: the index is not applied (a copy needs PostgreSQL)")
+        return _endpoint_profile(session, api.endpoint("/api/users?eager=1"), FIXED, inv)
+    with wb.demo.fixed_copy(session, fix) as url, wb.demo.serve(url) as fixed_api:
+        inv.note(
+            f"The fix, in place: `{fix}` on a copy of the tables it changes, served by a second "
+            "instance of the API that sees the copy (wb.demo.fixed_copy); other connections "
+            "still see the original tables.",
+            title="The fix, applied",
+        )
+        return _endpoint_profile(session, fixed_api.endpoint("/api/users?eager=1"), FIXED, inv)
+
+
+def _per_request(profile: Profile) -> str:
+    server = profile.server
+    if server is None:
+        return "no server-side statements"
+    median = float(profile.summary()["p50"])
+    share = server.db_ms_per_request / median if median > 0 else math.nan
+    return (
+        f"{server.statements_per_request:,.0f} statements and "
+        f"{fmt.milliseconds(server.db_ms_per_request)} in the database per request "
+        f"({fmt.percent(min(share, 1.0))})"
+    )
+
+
+def _conclusion(before: Profile, after: Profile, verdict: str) -> str:
+    return (
+        f"Confirmed. As shipped: {_per_request(before)}. With eager loading and the index: "
+        f"{_per_request(after)}. The endpoint is {verdict}."
+    )
 
 
 def _profile(

@@ -124,6 +124,11 @@ def run_wrk(
                 hint="check the URL; run the profile with engine='httpx' to compare",
             )
         _read(samples, logs, Path(folder) / "summary", timeout_s)
+    if samples.start_ns:
+        # throughput while the connections ran, as wrk's own requests/s counts it: starting
+        # wrk and writing its logs are not the service's time
+        ends = np.asarray(samples.start_ns) + np.asarray(samples.latency_ns)
+        samples.wall_s = max(float(ends.max() - min(samples.start_ns)) / 1e9, 1e-9)
     return samples
 
 

@@ -15,7 +15,8 @@ The port is chosen by the system and the listening socket handed to the service 
 it); the database URL reaches the service in its environment, never on a command line. The
 service stops with :meth:`DemoService.stop`, at the end of a ``with`` block, when the
 interpreter exits, and by itself when the process that started it is gone (it watches the pipe
-its parent holds).
+its parent holds). :func:`~workbench.demo.service.fixed.fixed_copy` gives it tables with a
+fix applied, where no other connection sees them.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 
+from workbench.demo.service.fixed import fixed_copy
 from workbench.errors import ConfigurationError
 from workbench.redaction import mask_url, scrub_text
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["DATABASE_ENV", "DemoService", "serve"]
+__all__ = ["DATABASE_ENV", "DemoService", "fixed_copy", "serve"]
 
 #: the variable that carries the database URL to the service process
 DATABASE_ENV = "WORKBENCH_DEMO_SERVICE_DATABASE"
