@@ -223,8 +223,10 @@ def provider_model(model_id: str, provider: str) -> str:
     >>> provider_model("claude-opus-4-5", "bedrock")
     'anthropic.claude-opus-4-5-20251101-v1:0'
     """
-    if provider == "anthropic" or "@" in model_id or model_id.startswith(
-        ("anthropic.", "us.", "eu.", "apac.", "global.", "arn:")
+    if (
+        provider == "anthropic"
+        or "@" in model_id
+        or model_id.startswith(("anthropic.", "us.", "eu.", "apac.", "global.", "arn:"))
     ):
         return model_id
     dated = sorted(
