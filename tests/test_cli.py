@@ -13,9 +13,19 @@ from sqlalchemy import create_engine, text
 import workbench as wb
 from workbench.cli import main
 
-from .fake_anthropic import FakeAnthropic
+from .fake_anthropic import FakeAnthropic, Scripted
 
-COMMANDS = ("lab", "demo", "explain", "profile", "analyze", "report", "check")
+COMMANDS = (
+    "lab",
+    "demo",
+    "explain",
+    "profile",
+    "analyze",
+    "report",
+    "check",
+    "investigate",
+    "mcp",
+)
 
 
 @pytest.fixture
@@ -331,3 +341,44 @@ def test_check_compares_like_with_like(
     assert main([*saved, "--save-baseline"]) == 0
     assert main(["check", pg_url, "SELECT 1", "--baseline", str(baseline), "--runs", "20"]) == 2
     assert "measured on sqlite, this database is postgresql" in capsys.readouterr().err
+
+
+def test_investigate_with_the_tools_from_the_command_line(
+    shop: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sql = "SELECT * FROM orders WHERE user_id = 42"
+    fake = FakeAnthropic()
+    fake.script = [
+        Scripted("The plan first.", [("explain", {"sql": sql})]),
+        Scripted("Now timing it.", [("profile", {"sql": sql})]),
+        Scripted("## Diagnosis", [("report_findings", {"findings": []})]),
+    ]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-cli-000000000")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
+    try:
+        code = main(
+            ["investigate", shop, "why is it slow?", "--sql", sql, "--approve", "reads", "--json"]
+        )
+    finally:
+        fake.close()
+    assert code == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert [(c["name"], c["approved"], c["ok"]) for c in answer["tool_calls"]] == [
+        ("explain", None, True),
+        ("profile", False, None),  # --approve reads: what executes is denied
+        ("report_findings", None, True),
+    ]
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    assert main(["investigate", shop, "why is it slow?", "--sql", sql]) == 0
+    captured = capsys.readouterr()
+    assert "Offline analysis" in captured.out and "CREATE INDEX" in captured.out
+    assert "no ANTHROPIC_API_KEY" in captured.err
+
+
+def test_a_persona_by_name_or_a_clear_error(
+    shop: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    sql = "SELECT * FROM orders WHERE user_id = 42"
+    assert main(["analyze", shop, sql, "--architect", "--persona", "nobody"]) == 2
+    assert "no agent named 'nobody'" in capsys.readouterr().err

@@ -155,11 +155,12 @@ def investigate(args: argparse.Namespace) -> int:
         print_json(answer.to_dict())
     else:
         if answer.offline:
-            print(answer.markdown)
+            print(answer.markdown)  # the offline narrative already lists the findings
+        else:
+            for finding in answer.findings:
+                print(finding)
         for note in answer.notes:
             print(f"note: {note}", file=sys.stderr)
-        for finding in answer.findings:
-            print(finding)
     return 0
 
 
