@@ -129,6 +129,9 @@ def test_describe_then_explain_then_report(
     for step in inv.steps:
         assert step.title in html
     assert "s.explain(" in html and "arch.investigate(" in html
+    assert "Tool calls (2)" in html and "ran (a read)" in html  # the answer lists its calls
+    markdown = inv.export(tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "Architect: EXPLAIN" in markdown and "Tool calls (2)" in markdown
 
 
 def test_the_guard_answers_a_write_a_drop_and_two_statements(

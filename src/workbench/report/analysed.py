@@ -46,7 +46,27 @@ def answer(step: Step, folder: Path, charts: bool) -> list[Block]:
     blocks: list[Block] = [Facts(tuple(facts))]
     if answer.question:
         blocks.append(Text(f"Question: {answer.question}"))
+    blocks.extend(Text(f"⚠ {note}") for note in answer.notes)
     blocks.append(Markdown(answer.markdown))
+    calls = [c for c in answer.tool_calls if c.name != "report_findings"]
+    if calls:
+        rows = tuple(
+            (
+                str(number),
+                c.name,
+                {None: "ran (a read)", True: "approved", False: "denied"}[c.approved],
+                c.summary,
+                f"step {c.step}" if c.step else "",
+            )
+            for number, c in enumerate(calls, start=1)
+        )
+        blocks.append(
+            Group(
+                f"Tool calls ({len(calls)})",
+                (Table(("#", "tool", "approval", "result", "recorded as"), rows),),
+                open=True,
+            )
+        )
     if answer.findings:
         # offline, the answer's text already lists them: the group stays closed, but they are
         # the investigation's findings all the same (the summary counts them)
