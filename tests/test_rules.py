@@ -785,3 +785,147 @@ def test_an_outer_scan_cut_short_by_an_empty_hash_is_no_misestimate(pg_url: str)
     assert scan.actual_rows == 1 and (scan.estimated_rows or 0) > 1000
     found = wb.analyze(s.evidence(sql, plan=plan))
     assert not [f for f in found if f.code == "misestimate" and "orders" in f.title]
+
+
+# -- the rules, sharpened (issue 14) ----------------------------------------------------------------
+def _loop_plan(*, per_loop_ms: float, rows_per_loop: int, join_filter: bool = False) -> wb.Plan:
+    """A PostgreSQL JSON plan: a well-estimated Seq Scan of 2,000 outer rows and an inner
+    Index Scan repeated once per outer row."""
+    import json
+
+    loops = 2000
+    inner: dict[str, Any] = {
+        "Node Type": "Index Scan",
+        "Relation Name": "items",
+        "Alias": "i",
+        "Index Name": "items_order_id_idx",
+        "Index Cond": "(i.order_id = o.id)",
+        "Startup Cost": 0.29,
+        "Total Cost": 8.3,
+        "Plan Rows": rows_per_loop,
+        "Plan Width": 16,
+        "Actual Startup Time": 0.001,
+        "Actual Total Time": per_loop_ms,
+        "Actual Rows": rows_per_loop,
+        "Actual Loops": loops,
+    }
+    loop: dict[str, Any] = {
+        "Node Type": "Nested Loop",
+        "Join Type": "Inner",
+        "Startup Cost": 0.29,
+        "Total Cost": 20000.0,
+        "Plan Rows": loops * rows_per_loop,
+        "Plan Width": 16,
+        "Actual Startup Time": 0.01,
+        "Actual Total Time": per_loop_ms * loops + 2.0,
+        "Actual Rows": loops * rows_per_loop,
+        "Actual Loops": 1,
+        "Plans": [
+            {
+                "Node Type": "Seq Scan",
+                "Parent Relationship": "Outer",
+                "Relation Name": "orders",
+                "Alias": "o",
+                "Startup Cost": 0.0,
+                "Total Cost": 40.0,
+                "Plan Rows": loops,
+                "Plan Width": 8,
+                "Actual Startup Time": 0.005,
+                "Actual Total Time": 1.5,
+                "Actual Rows": loops,
+                "Actual Loops": 1,
+            },
+            inner | {"Parent Relationship": "Inner"},
+        ],
+    }
+    if join_filter:
+        loop["Join Filter"] = "(i.price > o.total)"
+        loop["Rows Removed by Join Filter"] = 1_999_999
+        loop["Actual Rows"] = 1
+    document = [
+        {
+            "Plan": loop,
+            "Planning Time": 0.2,
+            "Execution Time": per_loop_ms * loops + 2.0,
+        }
+    ]
+    return wb.parse_plan(json.dumps(document), dialect="postgresql")
+
+
+def test_nested_loop_of_cheap_well_estimated_probes_is_fine() -> None:
+    cheap = _loop_plan(per_loop_ms=0.008, rows_per_loop=1)  # 16 ms in all, 99% of the time
+    assert "nested_loop_blowup" not in codes(analyze(Evidence(dialect="postgresql", plans=[cheap])))
+    dear = _loop_plan(per_loop_ms=0.5, rows_per_loop=40)  # a second of probes fetching 40 rows
+    f = one(analyze(Evidence(dialect="postgresql", plans=[dear])), "nested_loop_blowup")
+    # no setting as a fix: enable_nestloop = off is named as a diagnostic only
+    assert f.fix is None and f.fix_kind is None
+    assert "diagnostic, not a fix" in f.detail and "enable_nestloop" in f.detail
+    assert f.time_saved_ms is not None and 900 < f.time_saved_ms < 1000
+
+
+def test_no_finding_recommends_enable_nestloop_off(pg: Planted) -> None:
+    t = pg.name
+    sql = f"SELECT x.id, y.email FROM {t} x JOIN {t} y ON y.id = x.v WHERE x.id <= 20000"
+    _plan, findings = run(pg.s, sql, {"enable_hashjoin": "off", "enable_mergejoin": "off"})
+    assert "nested_loop_blowup" not in codes(findings)  # 20,000 cheap primary-key probes
+    assert not [f for f in findings if "enable_nestloop" in (f.fix or "")]
+
+
+def test_join_filter_waste_says_why_without_a_fix_and_never_rounds_to_100() -> None:
+    plan = _loop_plan(per_loop_ms=0.01, rows_per_loop=1000, join_filter=True)
+    f = one(analyze(Evidence(dialect="postgresql", plans=[plan])), "filter_waste")
+    assert "99.99%" in f.title and "100%" not in f.title
+    assert f.fix is None and "No index fix" in f.detail
+
+
+def test_wide_rows_are_judged_by_the_statistics_not_the_type(pg: Planted, table_name: str) -> None:
+    t = table_name
+    pg.execute(
+        f"CREATE TABLE {t} (id int PRIMARY KEY, code text NOT NULL, label varchar(2000))",
+        f"INSERT INTO {t} SELECT g, 'c' || g % 10, 'l' || g % 7 FROM generate_series(1, 20000) g",
+        f"ANALYZE {t}",
+    )
+    try:
+        findings = run(pg.s, f"SELECT * FROM {t} WHERE id <= 5000")[1]
+        assert "select_star_wide_rows" not in codes(findings)  # text, but a few bytes each
+        table = pg.s.table(t)
+        assert table.extra["column_widths"]["code"] < 10
+    finally:
+        pg.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def test_a_suggested_index_is_never_one_that_exists_nor_a_taken_name(
+    pg: Planted, table_name: str
+) -> None:
+    t = pg.name
+    # an index already called <table>_user_id_idx, on another column
+    pg.execute(f"CREATE INDEX {t}_user_id_idx ON {t} (v)")
+    try:
+        f = one(run(pg.s, f"SELECT id, email FROM {t} WHERE user_id = 42")[1], "missing_index")
+        assert f.fix == f"CREATE INDEX {t}_user_id_idx1 ON {t} (user_id)"
+    finally:
+        pg.execute(f"DROP INDEX IF EXISTS {t}_user_id_idx")
+    # keyset pagination over (created_at DESC, id DESC): an ascending (created_at, id) index
+    # serves it backwards, so no index is proposed
+    pg.execute(f"CREATE INDEX {t}_created_at_id_idx ON {t} (created_at, id)")
+    try:
+        sql = f"SELECT id FROM {t} ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 5000"
+        f = one(run(pg.s, sql)[1], "offset_pagination")
+        assert "CREATE INDEX" not in (f.fix or "") + f.detail
+    finally:
+        pg.execute(f"DROP INDEX IF EXISTS {t}_created_at_id_idx")
+
+
+def test_findings_carry_the_time_saved_and_are_ranked_by_it(pg: Planted) -> None:
+    t = pg.name
+    sql = (
+        f"SELECT x.id FROM {t} x WHERE x.user_id = 42 "
+        f"UNION ALL SELECT y.id FROM {t} y WHERE lower(y.kind) = 'zz' ORDER BY 1 LIMIT 10 OFFSET 2000"
+    )
+    findings = run(pg.s, sql)[1]
+    timed = [f for f in findings if f.time_saved_ms is not None]
+    assert timed, codes(findings)
+    saved = [f.time_saved_ms or 0.0 for f in findings]
+    assert saved == sorted(saved, reverse=True)
+    scan = next(f for f in findings if f.code == "missing_index")
+    assert 0 < (scan.time_saved_ms or 0) <= scan.evidence["time_ms"]

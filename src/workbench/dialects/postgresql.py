@@ -44,15 +44,22 @@ SELECT c.oid, n.nspname AS schema, c.relname AS name, c.reltuples::float8 AS rel
        s.n_tup_upd, s.n_tup_del, c.relpages,
        pg_relation_size(c.oid) / current_setting('block_size')::int AS pages_now,
        greatest(s.last_analyze, s.last_autoanalyze) AS last_analyzed,
-       greatest(s.last_vacuum, s.last_autovacuum) AS last_vacuumed, c.relkind
+       greatest(s.last_vacuum, s.last_autovacuum) AS last_vacuumed, c.relkind,
+       CASE WHEN c.reltoastrelid <> 0 THEN pg_relation_size(c.reltoastrelid) END AS toast_bytes
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
 WHERE c.oid = to_regclass(%s)
 """
 _COLUMNS_SQL = """
-SELECT attname AS name, format_type(atttypid, atttypmod) AS type, NOT attnotnull AS nullable
-FROM pg_attribute WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+       NOT a.attnotnull AS nullable,
+       (SELECT s.avg_width FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename
+          JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = s.schemaname
+        WHERE c.oid = a.attrelid AND s.attname = a.attname ORDER BY s.inherited LIMIT 1)
+       AS avg_width
+FROM pg_attribute a WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
 """
 _INDEXES_SQL = """
 SELECT i.relname AS name, ix.indisunique AS unique, ix.indisprimary AS primary,
@@ -291,10 +298,11 @@ class PostgreSQLDialect(Dialect):
             return None
         row = rows[0]
         oid = row["oid"]
-        columns = [
-            ColumnInfo(r["name"], r["type"], bool(r["nullable"]))
-            for r in fetch_dicts(dbapi, _COLUMNS_SQL, [oid])
-        ]
+        column_rows = fetch_dicts(dbapi, _COLUMNS_SQL, [oid])
+        columns = [ColumnInfo(r["name"], r["type"], bool(r["nullable"])) for r in column_rows]
+        # the planner's average width of each column (bytes as stored: a value moved out of
+        # line to TOAST counts its pointer), for rules that judge how wide rows are
+        widths = {r["name"]: int(r["avg_width"]) for r in column_rows if r["avg_width"]}
         indexes = [
             IndexInfo(
                 name=r["name"],
@@ -335,6 +343,8 @@ class PostgreSQLDialect(Dialect):
                 "pages_now": row["pages_now"],
                 "last_vacuumed": row["last_vacuumed"],
                 "relkind": row["relkind"],
+                "column_widths": widths,
+                "toast_bytes": row["toast_bytes"],
             },
         )
 

@@ -30,7 +30,8 @@ stale_statistics                 PostgreSQL: never analysed (≥ 1,000 rows), or
 sort_spill                       a sort went to disk (external merge)
 hash_spill                       a hash join or hash aggregate ran in more than one batch
 nested_loop_blowup               a nested loop's inner side runs ≥ 1,000 times for ≥ 50% of the
-                                 time (≥ 10 ms), or its outer side was underestimated ≥ 10×
+                                 time (≥ 10 ms), unless it is cheap, well-estimated index probes;
+                                 or its outer side was underestimated ≥ 10×
 filter_waste                     a scan reads ≥ 10,000 rows and its filter removes ≥ 90% (or a
                                  join filter rejects ≥ 90% of ≥ 10,000 pairs), when no more
                                  specific finding covers the node
@@ -38,15 +39,19 @@ lossy_bitmap                     a bitmap heap scan has lossy heap blocks
 offset_pagination                ``OFFSET`` ≥ 1,000 in the SQL, or a PostgreSQL Limit discarding
                                  ≥ 1,000 rows and ≥ 90% of what it read
 n_plus_one                       a captured statement ran ≥ 5 times with different values
-select_star_wide_rows            ``SELECT *`` over wide columns (text, json, bytea, …) returning
-                                 ≥ 100 rows, or rows of ≥ 300 bytes when only a plan is known
+select_star_wide_rows            ``SELECT *`` over wide columns (an average of ≥ 100 bytes in the
+                                 statistics; without them JSON, binaries, documents: not text
+                                 by its type alone) returning ≥ 100 rows, or rows of ≥ 300 bytes
+                                 when only a plan is known
 high_planning_time               planning ≥ 10 ms and longer than execution
 parallel_workers_not_launched    a Gather launched fewer workers than planned
 ===============================  ===================================================================
 
 Each rule is a function ``(Context) -> Iterable[Finding]``, registered in its family's
 ``RULES`` (:mod:`workbench.rules`). A rule that raises is skipped and logged: odd input never
-stops the others. Findings come back most severe first, one per code and table (or node
+stops the others. Each finding carries the time fixing it would save
+(``time_saved_ms``, :mod:`~workbench.rules.savings`) and findings come back ranked by it, then
+most severe first, one per code and table (or node
 group: the partitions under one Append make one finding), at most five per code, and a general
 finding yields to a more specific one about the same node (``filter_waste`` to
 ``missing_index``, ``nested_loop_blowup`` to the inner scan's ``missing_index``).
@@ -67,6 +72,7 @@ The package, one module per family:
 * :mod:`~workbench.rules.runtime`: sort_spill, hash_spill, lossy_bitmap,
   high_planning_time, parallel_workers_not_launched;
 * :mod:`~workbench.rules.pagination`: offset_pagination;
+* :mod:`~workbench.rules.savings`: the time a fix would save, which ranks the findings;
 * :mod:`~workbench.rules.queries`: n_plus_one, select_star_wide_rows.
 """
 

@@ -40,12 +40,19 @@ FULL_SCANS = frozenset(
 )
 #: index methods whose leading column serves equality and range lookups
 _ORDERED_METHODS = frozenset({"", "btree", "rowid", "art"})
-#: column types that make a row wide when fetched (TOAST-able or large by nature)
+#: column types large by nature (documents, binaries, geometries): wide when no statistics
+#: say otherwise; text and varchar are not wide by their type alone (most hold a few bytes)
 _WIDE_TYPES = re.compile(
-    r"^(text|json|jsonb|bytea|blob|longblob|mediumblob|longtext|mediumtext|xml|tsvector|"
-    r"varbinary|binary|image|clob|hstore|geometry|geography)",
+    r"^(json|jsonb|bytea|blob|longblob|mediumblob|xml|tsvector|varbinary|binary|image|clob|"
+    r"hstore|geometry|geography)",
     re.I,
 )
+#: types of unbounded length, whose values PostgreSQL may move out of line (TOAST)
+_VARLENA = re.compile(r"^(text|character varying|varchar|json|jsonb|bytea|xml)$", re.I)
+#: a column averaging this many bytes (the statistics' avg_width) makes a row wide
+WIDE_AVG_BYTES = 100
+#: a TOAST table this large means some values live out of line (their avg_width is a pointer)
+_TOAST_BYTES = 1024 * 1024
 _TEXTISH = re.compile(r"^(text|varchar|character varying|char|character|bpchar|name|citext|string)")
 
 
@@ -141,6 +148,36 @@ class Table:
                 return index
         return None
 
+    def index_directions(self, index: dict[str, Any]) -> list[str]:
+        """``"asc"``/``"desc"`` per key column, read from the index's definition (ascending
+        where the definition does not say)."""
+        count = len(self.index_columns(index))
+        definition = str(index.get("definition") or "")
+        match = re.search(r"\((.*)\)", definition.split(" WHERE ")[0])
+        if not match:
+            return ["asc"] * count
+        keys = [k.strip() for k in re.split(r",(?![^(]*\))", match.group(1))]
+        out = ["desc" if re.search(r"\bDESC\b", k, re.I) else "asc" for k in keys]
+        return (out + ["asc"] * count)[:count]
+
+    def serving_index(
+        self, columns: list[str], directions: list[str] | None = None
+    ) -> dict[str, Any] | None:
+        """An ordered, non-partial index whose leading keys are ``columns`` in this order,
+        with these ``directions`` or all of them reversed (a backward scan serves ``DESC``):
+        the index a suggestion would duplicate."""
+        wanted = [_bare(c) for c in columns]
+        asked = [(d or "asc").lower() for d in (directions or [])]
+        asked = (asked + ["asc"] * len(wanted))[: len(wanted)]
+        flipped = ["desc" if d == "asc" else "asc" for d in asked]
+        for index in self.ordered_indexes():
+            if self.index_columns(index)[: len(wanted)] != wanted:
+                continue
+            have = self.index_directions(index)[: len(wanted)]
+            if have in (asked, flipped):
+                return index
+        return None
+
     def index_with_prefix(self, columns: list[str]) -> dict[str, Any] | None:
         """An ordered index whose first ``len(columns)`` columns are ``columns`` (any order)."""
         wanted = {_bare(c) for c in columns}
@@ -183,14 +220,35 @@ class Table:
                 return self.index_columns(index)
         return []
 
+    def column_widths(self) -> dict[str, float]:
+        """Average bytes per value (lower-case names), from the planner's statistics."""
+        widths = self.extra.get("column_widths")
+        if not isinstance(widths, dict):
+            return {}
+        return {_bare(str(k)): float(v) for k, v in widths.items() if isinstance(v, int | float)}
+
     def wide_columns(self) -> list[str]:
-        """Columns whose values are typically large (text, JSON, binary, long varchar)."""
+        """Columns whose values are typically large, judged by the statistics' average width
+        (≥ :data:`WIDE_AVG_BYTES`; or the 18-byte TOAST pointer of an unbounded column in a
+        table with a large TOAST relation: its values live out of line). Without statistics,
+        only types large by nature (JSON, binaries, documents): a ``text`` or ``varchar``
+        column is not wide by its type alone."""
+        widths = self.column_widths()
+        toast = self.extra.get("toast_bytes")
+        out_of_line = isinstance(toast, int | float) and toast >= _TOAST_BYTES
         out = []
         for column in self.column_list:
+            name = str(column.get("name"))
             kind = str(column.get("type") or "")
-            length = re.search(r"\((\d+)\)", kind)
-            if _WIDE_TYPES.match(kind) or (length and int(length.group(1)) >= 1000):
-                out.append(str(column.get("name")))
+            width = widths.get(_bare(name))
+            if width is not None:
+                wide = width >= WIDE_AVG_BYTES or (
+                    out_of_line and bool(_VARLENA.match(kind)) and 16 <= width <= 20
+                )
+            else:
+                wide = bool(_WIDE_TYPES.match(kind))
+            if wide:
+                out.append(name)
         return out
 
     def is_textish(self, column: str) -> bool | None:
@@ -324,6 +382,17 @@ class Context:
 
     def ident(self, name: str) -> str:
         return quote_ident(name, self.dialect)
+
+    def free_name(self, name: str) -> str:
+        """``name`` for a new index, with a number added when a table or index of the
+        evidence already has it (PostgreSQL keeps both in one namespace per schema)."""
+        taken = {t.name.lower() for t in self.tables()}
+        taken |= {str(ix.get("name") or "").lower() for t in self.tables() for ix in t.indexes}
+        candidate, number = name, 1
+        while candidate.lower() in taken:
+            candidate = f"{name[: 63 - len(str(number))]}{number}"
+            number += 1
+        return candidate
 
     def table_ref(self, table: Table) -> str:
         """How DDL names the table (schema-qualified outside PostgreSQL's ``public``)."""

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from workbench.rules.base import SEVERITY_RANK, Context, ancestors
+from workbench.rules.savings import time_saved
 
 if TYPE_CHECKING:
     from workbench.evidence import Evidence
@@ -69,7 +70,14 @@ def analyze(evidence: Evidence) -> list[Finding]:
             log.warning("offline rule %s failed and was skipped", rule.__name__, exc_info=True)
     found = _one_per_fix(_without_superseded(found))
     found.sort(key=_order)
-    return _capped(_unique(_grouped(found, ctx)))
+    kept = _capped(_unique(_grouped(found, ctx)))
+    for f in kept:
+        if f.time_saved_ms is None:
+            f.time_saved_ms = time_saved(f)
+    # ranked by the time fixing each would save (pgMustard's way); without an estimate, by
+    # severity as before
+    kept.sort(key=lambda f: -(f.time_saved_ms or 0.0))
+    return kept
 
 
 def _order(f: Finding) -> tuple[int, float]:

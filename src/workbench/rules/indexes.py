@@ -67,7 +67,9 @@ def index_columns(preds: list[Predicate], table: Table) -> list[str]:
 
 
 def create_index(ctx: Context, table: Table, columns: list[str]) -> str:
-    name = index_name(table.name, *columns)
+    """The ``CREATE INDEX`` for ``columns``, under a name nothing in the evidence has (callers
+    check first that no index already serves them: :meth:`Table.serving_index`)."""
+    name = ctx.free_name(index_name(table.name, *columns))
     cols = ", ".join(ctx.ident(c) for c in columns)
     return f"CREATE INDEX {ctx.ident(name)} ON {ctx.table_ref(table)} ({cols})"
 
@@ -166,7 +168,7 @@ def _sqlite_automatic(ctx: Context, i: int, node: PlanNode) -> Finding | None:
         return None
     preds = predicates(node.conditions.get("Index Cond"), "sqlite")
     columns = index_columns(preds, table)
-    if not columns:
+    if not columns or table.serving_index(columns) is not None:
         return None
     rows = table.rows or 0.0
     return finding(
@@ -336,7 +338,12 @@ def _waste_fix(
     ctx: Context, node: PlanNode, table: Table | None
 ) -> tuple[str | None, str | None, str]:
     if table is None:
-        return None, None, "An index matching the filter would let the engine skip those rows."
+        return (
+            None,
+            None,
+            "No index fix can be written: the table's schema is not in the evidence; an index "
+            "matching the filter would let the engine skip those rows.",
+        )
     kinds = ("Filter", "Index Cond", "Recheck Cond")
     preds = own_predicates(ctx, node, table, kinds)
     columns = index_columns(preds, table)
@@ -360,7 +367,20 @@ def _waste_fix(
             f"The index {serving} exists, yet the planner preferred to read everything: its "
             "estimate of the rows matching is probably off; fresh statistics correct it.",
         )
-    return None, None, "The filter cannot be served by an index as written."
+    if not preds:
+        return (
+            None,
+            None,
+            "No index fix: the filter compares expressions (a function, a cast, an OR), not "
+            "plain columns, so no index on a column serves it as written; an expression index "
+            "or a rewrite would.",
+        )
+    return (
+        None,
+        None,
+        "No index fix: an index on these columns exists or would not narrow the rows (the "
+        "kept rows are spread over the table); selecting fewer rows, or partitioning, would.",
+    )
 
 
 def _prefix_like_index(
@@ -387,7 +407,7 @@ def _prefix_like_index(
             if declared.startswith(("character varying", "varchar"))
             else "text_pattern_ops"
         )
-        name = ctx.ident(index_name(table.name, p.column, suffix="pattern_idx"))
+        name = ctx.ident(ctx.free_name(index_name(table.name, p.column, suffix="pattern_idx")))
         return (
             f"CREATE INDEX {name} ON {ctx.table_ref(table)} ({ctx.ident(p.column)} {ops})",
             "ddl",
@@ -405,14 +425,30 @@ def _wasteful_join(ctx: Context, i: int, plan: Plan, node: PlanNode) -> Finding 
     scan = inner_scan(node.children[-1]) if len(node.children) >= 2 else None
     table = ctx.table(scan.relation) if scan else None
     key = join_column(ctx, node, scan, table) if scan and table else None
-    fix = create_index(ctx, table, [key]) if table and key else None
+    served = table.serving_index([key]) if table and key else None
+    fix = create_index(ctx, table, [key]) if table and key and served is None else None
+    if fix:
+        why = f"An index on {key} lets each outer row look its matches up."
+    elif served is not None:
+        why = (
+            f"{served.get('name')} already indexes {key}, yet the planner compared pairs: its "
+            "estimate of the rows is probably off (fresh statistics, or extended ones for "
+            "correlated columns, correct it)."
+        )
+    else:
+        why = (
+            "No index fix: the join condition does not compare a column of the inner table "
+            "with the outer row (an expression, a range, an OR), so no index serves it as "
+            "written; rewriting it as an equality on a column would."
+        )
     return finding(
         "filter_waste",
         scan_severity(pairs, node.inclusive_time_ms, inclusive_share(plan, node)),
-        f"{node.label} compares {fmt.count(pairs)} row pairs and discards {removed / pairs:.0%}",
+        f"{node.label} compares {fmt.count(pairs)} row pairs and discards "
+        f"{fmt.percent(removed / pairs)}",
         f"Node #{node.id}'s join filter `{node.conditions.get('Join Filter', '?')}` rejected "
         f"{fmt.count(removed)} of {fmt.count(pairs)} combinations: the join is evaluated row by "
-        "row instead of looking the matches up.",
+        f"row instead of looking the matches up. {why}",
         evidence={"plan": i, "node": node.id, "pairs": pairs, "removed": removed},
         fix=fix,
         fix_kind="ddl" if fix else None,

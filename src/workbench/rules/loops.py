@@ -4,8 +4,13 @@ Fires when the inner side runs ≥ 1,000 times and takes ≥ 50% of the statemen
 or when the outer side was underestimated ≥ 10× with ≥ 100 actual rows (the loop was chosen
 for a few rows). The fix: an index on the inner join key when the inner side is a full scan
 (then the inner scan's ``missing_index`` finding says it, and this one yields to it); the
-outer side's statistics fix when it was underestimated; otherwise, on PostgreSQL,
-``SET enable_nestloop = off`` to measure the hash join alternative.
+outer side's statistics fix when it was underestimated; otherwise no fix, and the detail
+names ``enable_nestloop = off`` as a diagnostic only (to measure the hash join alternative: a
+setting that disables a join method for a whole statement is not a fix).
+
+A well-estimated loop of cheap index probes (every inner scan an index lookup, at most
+:data:`CHEAP_PROBE_MS` per repetition, nothing misestimated) is how a nested loop should work,
+and does not fire, however many times it repeats.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ __all__ = ["RULES", "nested_loop_blowup"]
 NL_LOOPS = 1_000
 NL_SHARE = 0.5
 NL_MIN_MS = 10.0
+#: an inner side this cheap per repetition, through index lookups, is a healthy nested loop
+CHEAP_PROBE_MS = 0.1
 
 
 def nested_loop_blowup(ctx: Context) -> Iterator[Finding]:
@@ -62,6 +69,8 @@ def _blowup(ctx: Context, i: int, plan: Plan, loop: PlanNode) -> Finding | None:
         and (outer.actual_rows or 0.0) >= MIN_ROWS
     )
     if not heavy and not under:
+        return None
+    if not under and _cheap_probes(inner, loops):
         return None
     fix, kind, how = _blowup_fix(ctx, plan, loop, outer, inner, under)
     planned = f" (planned for {fmt.count(outer.estimated_rows)})" if under else ""
@@ -105,6 +114,20 @@ def _blowup(ctx: Context, i: int, plan: Plan, loop: PlanNode) -> Finding | None:
     )
 
 
+def _cheap_probes(inner: PlanNode, loops: float) -> bool:
+    """Every scan of the inner side is an index lookup, each repetition is cheap, and no node
+    of it is misestimated: the loop does what a nested loop is for."""
+    scans = [n for n in inner.walk() if n.relation]
+    if not scans or any(is_full_scan(n) or "index" not in n.operation.lower() for n in scans):
+        return False
+    ms = inner.inclusive_time_ms
+    if ms is None or loops <= 0 or ms / loops > CHEAP_PROBE_MS:
+        return False
+    return not any(
+        n.misestimate is not None and n.misestimate.factor >= FACTOR for n in inner.walk()
+    )
+
+
 def _blowup_severity(loops: float, ms: float | None, share: float | None) -> str:
     if ((ms or 0.0) >= 100 and (share or 0.0) >= NL_SHARE) or loops >= 100_000:
         return "high"
@@ -134,17 +157,20 @@ def _blowup_fix(
         node = start[0] if start else outer
         fix, kind, why = statistics_fix(ctx, node, ctx.table(node.relation))
         return fix, kind, f"The nested loop was chosen for a few outer rows. {why}"
-    if ctx.is_postgres:
-        return (
-            "SET enable_nestloop = off",
-            "setting",
-            (
-                "Try the statement without nested loops to see whether a hash join is faster; "
-                "if it is, the lasting fix is a better estimate or an index that covers the "
-                "inner lookups (not the setting)."
-            ),
-        )
-    return None, None, "A hash join would read the inner side once."
+    diagnostic = (
+        " To see whether a hash join would be faster, explain it with settings="
+        "{'enable_nestloop': 'off'}: a diagnostic, not a fix (the setting disables nested "
+        "loops for the whole statement, where they are right too)."
+        if ctx.is_postgres
+        else ""
+    )
+    return (
+        None,
+        None,
+        "No fix to propose: the inner side is not a full scan an index would replace, and the "
+        "outer side's estimate is not off; the lasting fix is a cheaper inner lookup (a "
+        "covering index) or fewer outer rows." + diagnostic,
+    )
 
 
 RULES = (nested_loop_blowup,)

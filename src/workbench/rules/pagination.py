@@ -139,11 +139,12 @@ def _keyset(ctx: Context, position: int) -> tuple[str, list[str], str | None] | 
     sql = named_params(tree.sql(dialect=ctx.sqlglot_dialect))
     names = [c.name for c, _ in keys]
     index = None
-    if table is not None and table.index_with_prefix(names) is None:
+    directions = ["desc" if d else "asc" for _, d in keys]
+    if table is not None and table.serving_index(names, directions) is None:
         cols = ", ".join(
             ctx.ident(n) + (" DESC" if d else "") for n, (_, d) in zip(names, keys, strict=True)
         )
-        name = ctx.ident(index_name(table.name, *names))
+        name = ctx.ident(ctx.free_name(index_name(table.name, *names)))
         index = f"CREATE INDEX {name} ON {ctx.table_ref(table)} ({cols})"
     return sql, names, index
 

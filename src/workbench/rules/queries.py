@@ -5,8 +5,10 @@ n_plus_one
     loading (SQLAlchemy ``selectinload``) when the SQL looks ORM-generated, else one query with
     ``IN``/``= ANY`` over all the values.
 select_star_wide_rows
-    ``SELECT *`` (or ``t.*``) in the outer query over a table with wide columns (text, JSON,
-    binary, long varchar) returning ≥ 100 rows (or an unknown number); or, without the SQL, a
+    ``SELECT *`` (or ``t.*``) in the outer query over a table with wide columns (judged by
+    the statistics' average width, ≥ 100 bytes, not by the declared type: most ``text``
+    columns hold a few bytes; without statistics only JSON, binaries and documents count)
+    returning ≥ 100 rows (or an unknown number); or, without the SQL, a
     plan whose rows average ≥ 300 bytes and number ≥ 10,000. Fix: the statement with the
     columns listed, wide ones left out.
 """
@@ -289,8 +291,12 @@ def _narrow_width(tables: dict[str, Table], wide: dict[str, list[str]]) -> int:
     total = 0
     for alias, table in tables.items():
         skip = {c.lower() for c in wide.get(alias, [])}
+        measured = table.column_widths()  # the statistics' averages, where known
         for column in table.column_list:
             if str(column.get("name", "")).lower() in skip:
+                continue
+            if str(column.get("name", "")).lower() in measured:
+                total += round(measured[str(column.get("name", "")).lower()])
                 continue
             kind = str(column.get("type") or "").lower()
             size = next((n for pattern, n in _TYPE_BYTES if pattern.match(kind)), None)

@@ -161,12 +161,17 @@ def _order_index(ctx: Context, node: PlanNode) -> str | None:
     if table is None:
         return None
     columns = []
+    names, directions = [], []
     for key in keys:
         match = re.fullmatch(r"(?:\w+\.)?\"?(\w+)\"?( DESC)?(?: NULLS (?:FIRST|LAST))?", str(key))
         if not match or not table.has_column(match.group(1)):
             return None  # an expression or another table: no simple index
         columns.append(ctx.ident(match.group(1)) + (" DESC" if match.group(2) else ""))
-    name = ctx.ident(index_name(table.name, *(c.split()[0] for c in columns)))
+        names.append(match.group(1))
+        directions.append("desc" if match.group(2) else "asc")
+    if table.serving_index(names, directions) is not None:
+        return None  # one exists: the planner preferred sorting, an index would not change it
+    name = ctx.ident(ctx.free_name(index_name(table.name, *names)))
     return f"CREATE INDEX {name} ON {ctx.table_ref(table)} ({', '.join(columns)})"
 
 

@@ -193,7 +193,7 @@ def _expression_index(ctx: Context, p: Predicate, table: Table) -> tuple[str, st
     words = re.findall(r"[a-z_][a-z0-9_]*", normalize_expression(expression))[:3]
     if not isinstance(p.subject, exp.Func):  # v + 1: name it apart from a plain index on v
         words.append("expr")
-    name = ctx.ident(index_name(table.name, *words))
+    name = ctx.ident(ctx.free_name(index_name(table.name, *words)))
     ref = ctx.table_ref(table)
     why = f"An index on the expression itself serves `{p.text}` as written."
     if ctx.dialect == "mariadb":  # no functional indexes: index a virtual column
@@ -283,7 +283,7 @@ def _wildcard_fix(ctx: Context, p: Predicate, table: Table, pattern: str) -> tup
             if isinstance(p.subject, exp.Column)
             else index_expression(p.subject, ctx.sqlglot_dialect)
         )
-        name = ctx.ident(index_name(table.name, p.column, suffix="trgm_idx"))
+        name = ctx.ident(ctx.free_name(index_name(table.name, p.column, suffix="trgm_idx")))
         return (
             f"CREATE EXTENSION IF NOT EXISTS pg_trgm; "
             f"CREATE INDEX {name} ON {ref} USING gin ({target} gin_trgm_ops)",
@@ -302,14 +302,14 @@ def _wildcard_fix(ctx: Context, p: Predicate, table: Table, pattern: str) -> tup
     if pattern.startswith("%") and "%" not in pattern[1:] and "_" not in pattern[1:]:
         reversed_column = ctx.ident(f"{p.column}_reversed")
         kind = table.column_type(p.column) or "VARCHAR(255)"
-        name = ctx.ident(index_name(table.name, p.column, "reversed"))
+        name = ctx.ident(ctx.free_name(index_name(table.name, p.column, "reversed")))
         return (
             f"ALTER TABLE {ref} ADD COLUMN {reversed_column} {kind} AS (reverse({column})) "
             f"STORED, ADD INDEX {name} ({reversed_column})",
             f"A suffix search becomes a prefix search on the reversed value: "
             f"`WHERE {reversed_column} LIKE '{pattern[1:][::-1]}%'` uses the index.",
         )
-    name = ctx.ident(index_name(table.name, p.column, suffix="ft"))
+    name = ctx.ident(ctx.free_name(index_name(table.name, p.column, suffix="ft")))
     return (
         f"ALTER TABLE {ref} ADD FULLTEXT INDEX {name} ({column})",
         f"A FULLTEXT index answers word searches: `WHERE MATCH({column}) AGAINST "
