@@ -14,6 +14,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -236,6 +237,26 @@ def test_a_load_run_with_wrk_and_with_the_async_client(session: wb.Session, node
     assert any("async client" in n for n in fallback.notes)
     timed = session.profile_http(url, duration=1.0, concurrency=2, warmup=0)
     assert timed.runs > 10 and 0.8 < timed.wall_s < 3
+
+
+def test_progress_and_stop_as_the_panel_uses_them(session: wb.Session, node_api: str) -> None:
+    seen: list[tuple[int, int | None]] = []
+    prof = session.profile_http(
+        f"{node_api}/slow?ms=20", runs=50, warmup=0, progress=lambda d, t: seen.append((d, t))
+    )
+    assert prof.runs == 50 and seen[-1] == (50, 50) and len(seen) >= 50
+    stopped = session.profile_http(
+        f"{node_api}/slow?ms=20", runs=500, warmup=0, stop=lambda: len(seen) > 60,
+        progress=lambda d, t: seen.append((d, t)),
+    )  # fmt: skip
+    assert stopped.interrupted and 5 <= stopped.runs < 500 and "stopped early" in repr(stopped)
+    if shutil.which("wrk"):
+        began = time.monotonic()
+        load = session.profile_http(
+            f"{node_api}/slow?ms=20", duration=30, concurrency=2, warmup=0,
+            stop=lambda: time.monotonic() - began > 1.5,
+        )  # fmt: skip
+        assert load.interrupted and load.runs > 20 and time.monotonic() - began < 10
 
 
 # -- failures are samples, not the end of the run ---------------------------------------------------
