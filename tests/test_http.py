@@ -259,6 +259,39 @@ def test_progress_and_stop_as_the_panel_uses_them(session: wb.Session, node_api:
         assert load.interrupted and load.runs > 20 and time.monotonic() - began < 10
 
 
+def test_other_traffic_makes_the_numbers_approximate_and_says_so(
+    session: wb.Session, scratch: str, node_api: str
+) -> None:
+    import threading
+
+    import psycopg
+
+    conninfo = scratch.replace("postgresql+psycopg://", "postgresql://")
+
+    def neighbour() -> None:  # another program on the same database, during the run
+        time.sleep(0.2)
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            for i in range(7):
+                conn.execute("SELECT count(*) FROM accounts WHERE id = %s", [i])
+                time.sleep(0.05)
+
+    url = f"{node_api}/slow?ms=25"
+    thread = threading.Thread(target=neighbour)
+    thread.start()
+    one_by_one = session.profile_http(url, runs=30, warmup=0)
+    thread.join()
+    assert any("did not all send the same statements" in n for n in one_by_one.notes)
+    if shutil.which("wrk"):
+        thread = threading.Thread(target=neighbour)
+        thread.start()
+        load = session.profile_http(url, duration=1.0, concurrency=2, warmup=0)
+        thread.join()
+        assert any("do not divide evenly" in n and "concurrency=1" in n for n in load.notes)
+    assert session.profile_http(url, runs=2, warmup=0, role="postgres").server is not None
+    with pytest.raises(wb.ConfigurationError, match="no role"):
+        session.profile_http(url, runs=2, role="nobody_wb_test")
+
+
 # -- failures are samples, not the end of the run ---------------------------------------------------
 def test_500s_refused_connections_and_timeouts_are_recorded(
     session: wb.Session, node_api: str
