@@ -65,7 +65,8 @@ The package, one module per family:
 * :mod:`~workbench.rules.predicates`: conditions and WHERE clauses read into predicates;
 * :mod:`~workbench.rules.scans`: what a scan node read, kept and filtered on;
 * :mod:`~workbench.rules.rewrites`: exact rewrites of non-sargable predicates;
-* :mod:`~workbench.rules.indexes`: missing_index, filter_waste, unindexed_foreign_key;
+* :mod:`~workbench.rules.indexes`: missing_index, unindexed_foreign_key;
+* :mod:`~workbench.rules.waste`: filter_waste;
 * :mod:`~workbench.rules.sargable`: non_sargable_predicate, leading_wildcard_like;
 * :mod:`~workbench.rules.estimates`: misestimate, stale_statistics;
 * :mod:`~workbench.rules.loops`: nested_loop_blowup;

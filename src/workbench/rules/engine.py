@@ -41,10 +41,13 @@ def _registry() -> tuple[Rule, ...]:
         queries,
         runtime,
         sargable,
+        waste,
     )
 
     return (
-        *indexes.RULES,
+        indexes.missing_index,
+        *waste.RULES,
+        indexes.unindexed_foreign_key,
         *sargable.RULES,
         *estimates.RULES,
         *loops.RULES,
