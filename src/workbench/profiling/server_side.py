@@ -200,6 +200,8 @@ class ServerStatements:
                     "total_ms": g["total_ms"],
                     "call_sites": [],
                     "relationships": [],
+                    "per_request": True,  # count and time: per request, read by the server
+                    "source": self.source,
                 }
                 for g in self.n_plus_one()
             ],
