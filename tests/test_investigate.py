@@ -515,3 +515,61 @@ def test_health_and_index_advice_as_tools(
     assert "CREATE INDEX" in advised and "(user_id)" in advised
     assert "user_id = ?" in advised and "= 42" not in advised
     assert not any("user_id" in index.columns for index in session.table("orders").indexes)
+
+
+def test_top_statements_from_the_server_s_own_counters(session: wb.Session) -> None:
+    import uuid
+
+    import sqlalchemy as sa
+
+    from workbench.tools import Toolbox
+
+    # a table of its own: the server normalises constants and aliases away, not tables
+    table = f"wb_top_{uuid.uuid4().hex[:8]}"
+    with session.engine.begin() as connection:
+        connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+        connection.execute(sa.text(f"CREATE TABLE {table} AS SELECT 1 AS id, 2 AS owner"))
+    try:
+        for owner in range(20):
+            session.query(f"SELECT id FROM {table} WHERE owner = {owner}")
+        top = session.top_statements(5_000, order_by="calls")
+    finally:
+        with session.engine.begin() as connection:
+            connection.execute(sa.text(f"DROP TABLE {table}"))
+    mine = top[top["query"].str.contains(f"SELECT id FROM {table}")]
+    assert len(mine) == 1 and mine["calls"].iloc[0] >= 20  # normalised by the server: one
+    assert "owner = $1" in mine["query"].iloc[0]
+    box = Toolbox(session.executor)
+    outcome = box.run(box.prepare("top_statements", {"limit": 20, "order_by": "calls"}))
+    assert outcome.ok and outcome.text.count("\n- queryid=") == 19
+    assert "calls=" in outcome.text and "total_ms=" in outcome.text
+
+
+@pytest.mark.mariadb
+def test_top_statements_on_mariadb_read_the_performance_schema(tmp_path: Path) -> None:
+    import pymysql
+
+    from .conftest import require
+    from .throwaway_mariadb import ThrowawayMariaDB, available
+
+    require(available(), "mariadb-install-db and mariadbd for a throwaway MariaDB")
+    server = ThrowawayMariaDB(tmp_path / "mariadb")
+    try:
+        conn = pymysql.connect(unix_socket=str(server.socket), user="root", autocommit=True)
+        cursor = conn.cursor()
+        cursor.execute("CREATE DATABASE shop")
+        cursor.execute("USE shop")
+        cursor.execute("CREATE TABLE items (id INT PRIMARY KEY, owner INT)")
+        cursor.execute("INSERT INTO items SELECT seq, seq % 7 FROM seq_1_to_500")
+        conn.close()
+        with wb.connect(server.url("shop")) as s:
+            for owner in range(7):
+                s.query("SELECT * FROM items WHERE owner = :o", {"o": owner})
+            top = s.top_statements(5, order_by="calls")
+            assert "FROM `items` WHERE" in top["query"].iloc[0]
+            assert top["calls"].iloc[0] >= 7 and top["rows_examined"].iloc[0] >= 3_500
+    finally:
+        server.stop()
+    shared = wb.connect("mysql+pymysql://root@127.0.0.1:3306/test")  # the schema is off there
+    with shared, pytest.raises(wb.ConfigurationError, match="performance schema is off"):
+        shared.top_statements()

@@ -291,9 +291,7 @@ def _top_statements(box: ToolContext, data: dict[str, Any]) -> Outcome:
     lines = []
     for row in frame.to_dict("records"):
         facts = ", ".join(
-            f"{k}={fmt.count(v) if isinstance(v, int | float) else v}"
-            for k, v in row.items()
-            if k != "query" and v is not None
+            f"{k}={_number(v)}" for k, v in row.items() if k != "query" and v is not None
         )
         lines.append(f"- {facts}\n  {row.get('query', '')}")
     text = "\n".join(lines) or "the server has counted no statements yet"
@@ -305,6 +303,14 @@ def _top_statements(box: ToolContext, data: dict[str, Any]) -> Outcome:
         code=f"top = s.top_statements({limit}, order_by={order_by!r})",
         title="Architect: top statements",
     )
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.3f}"
 
 
 def _findings(box: ToolContext, data: dict[str, Any]) -> Outcome:

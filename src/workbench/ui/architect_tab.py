@@ -6,16 +6,48 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench import snippets
 from workbench.safe_html import escape, render_markdown
 
 if TYPE_CHECKING:
     from workbench.architect import Architect
+    from workbench.investigation import Investigation
+    from workbench.session import Session
     from workbench.tools import ToolCall
-    from workbench.ui.workbench import Workbench
+    from workbench.ui.layout import Controls
+    from workbench.ui.running import Runner
+    from workbench.ui.state import PanelState
+
+
+class Panel(Protocol):
+    """What the tab uses of the panel it sits in (:class:`~workbench.ui.workbench.Workbench`)."""
+
+    architect: Architect
+    session: Session
+    investigation: Investigation
+    controls: Controls
+    runner: Runner
+    state: PanelState
+    background: bool
+
+    def investigate(self, question: str | None = None) -> None: ...
+
+    def _evidence(self, question: str | None) -> Any: ...
+
+    def _evidence_line(self) -> str: ...
+
+    def _publish(self, **values: Any) -> None: ...
+
+    def _error(self, message: str) -> None: ...
+
+    def _run(
+        self, name: str, line: str, work: Callable[[], None], *, stoppable: bool = False
+    ) -> None: ...
+
 
 __all__ = ["ArchitectTab", "persona_choices"]
 
@@ -50,7 +82,7 @@ def persona_choices() -> list[tuple[str, str | None]]:
 class ArchitectTab:
     """The Architect tab's own widgets and what they do."""
 
-    def __init__(self, panel: Workbench) -> None:
+    def __init__(self, panel: Panel) -> None:
         import ipywidgets as w
 
         self.panel = panel
