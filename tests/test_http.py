@@ -138,10 +138,19 @@ def test_demo_api_n_plus_one_its_database_share_and_the_eager_fix(
     assert comparison.significant and comparison.faster, comparison.verdict
     assert "faster" in comparison.verdict
 
-    # the offline rules read it as they read a capture: an n_plus_one finding on orders
-    ev = session.evidence("SELECT 1", profile=prof, captures=[prof.server])  # type: ignore[list-item]
-    found = [f for f in wb.analyze(ev) if f.code == "n_plus_one"]
-    assert found and "50 times" in found[0].title
+    # the offline rules read it as they read a capture: an n_plus_one finding on orders; the
+    # endpoint's statements come with its profile (once, even when also given as a capture)
+    for ev in (
+        session.evidence(profile=prof),
+        session.evidence(profile=prof, captures=[prof.server]),
+    ):
+        assert ev.sql is None  # the request line is no statement
+        assert len(ev.captures) == 1 and "orders" in {t["name"] for t in ev.tables}
+        found = [
+            f for f in wb.analyze(ev) if f.code == "n_plus_one" and "orders" in f.tables
+        ]
+        assert len(found) == 1 and "50 times" in found[0].title
+        assert demo_api.endpoint("/api/users").split("//")[1] in ev.payload()  # not redacted
 
 
 def test_the_demo_api_other_endpoints(demo_api: Any) -> None:
@@ -455,7 +464,7 @@ def test_mariadb_statement_digests_show_the_demo_api_n_plus_one(tmp_path: Path) 
 
 # -- the result -----------------------------------------------------------------------------------
 def test_an_http_profile_round_trips_with_its_statements(
-    session: wb.Session, node_api: str
+    session: wb.Session, node_api: str, tmp_path: Path
 ) -> None:
     prof = session.profile_http(f"{node_api}/api/users?limit=6", runs=3, warmup=0, label="users")
     again = wb.Profile.from_dict(json.loads(json.dumps(prof.to_dict())))
@@ -463,6 +472,11 @@ def test_an_http_profile_round_trips_with_its_statements(
     assert again.statements.calls.sum() == prof.statements.calls.sum()
     assert again.label == "users" and again.mode == "http"
     assert prof.histogram() is not None and prof.timeline() is not None
+    # recorded in an investigation, and loaded after a restart: its statements too
+    inv = wb.Investigation("endpoint", folder=tmp_path / "inv")
+    inv.record(prof)
+    loaded = wb.Investigation.load(tmp_path / "inv")[0].object(tmp_path / "inv")
+    assert loaded.server is not None and loaded.repeated["count"].tolist() == [6]
 
 
 def test_a_small_sample_says_how_many_runs_a_verdict_needs() -> None:

@@ -116,7 +116,8 @@ _SECRET_PATTERNS = [
     # AWS secret access keys where they are named
     re.compile(r"(?i)\baws_secret_access_key\s*[=:]\s*[A-Za-z0-9/+]{40}\b"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
-    re.compile(r"(?i)\b(?:api[_-]?key|secret|token|passwd|pwd)\s*[=:]\s*[^\s,;&]+"),
+    # a named value ends where its quote, separator or tag does (JSON and HTML stay whole)
+    re.compile(r"(?i)\b(?:api[_-]?key|secret|token|passwd|pwd)\s*[=:]\s*[^\s,;&\"'<>]+"),
 ]
 _STRING = re.compile(r"(?:[EeNn]?'(?:[^'\\]|''|\\.)*')")
 _NUMBER = re.compile(r"(?<![\w$.])(?<!Plan )-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.])")

@@ -23,13 +23,12 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from workbench import formatting as fmt
 from workbench import snippets
 
 if TYPE_CHECKING:
-    from workbench.capture import Capture
     from workbench.findings import Finding
     from workbench.investigation import Investigation
     from workbench.profiling.result import Profile
@@ -129,7 +128,7 @@ def _endpoint(
         )
         profile = _profile(session, sql, inv, title="Profile: the orders of one user")
         # the rules read an HTTP profile's statements as they read a capture (same shapes)
-        captures = [cast("Capture", server)] if server is not None else []
+        captures = [server] if server is not None else []
         evidence = session.evidence(sql, plan=plan, profile=profile, captures=captures)
         inv.record(
             evidence,

@@ -31,7 +31,7 @@ from workbench.findings import Finding
 from workbench.redaction import redact_condition, redact_params, redact_secrets, redact_sql
 
 if TYPE_CHECKING:
-    from workbench.capture import Capture
+    from workbench.evidence.collect import Captured
     from workbench.plans.model import Plan
     from workbench.profiling.result import Comparison, Profile
 
@@ -89,6 +89,9 @@ class Evidence:
             "errors": profile.messages[:5],
             "notes": list(profile.notes),
         }
+        server = getattr(profile, "server", None)
+        if server is not None:  # an endpoint's: the statements the server counted
+            out["server"] = server.to_dict()
         if profile.extra.get("db_ms") is not None:
             import numpy as np
 
@@ -100,7 +103,7 @@ class Evidence:
         return out
 
     @staticmethod
-    def capture_summary(capture: Capture) -> dict[str, Any]:
+    def capture_summary(capture: Captured) -> dict[str, Any]:
         groups = capture.groups()
         return {
             "summary": capture.summary(),
@@ -256,7 +259,8 @@ class Evidence:
 
     def _profile(self, profile: dict[str, Any]) -> dict[str, Any]:
         out = dict(profile)
-        if out.get("sql"):
+        if out.get("sql") and out.get("mode") not in ("http", "locust"):
+            # an endpoint's "sql" is its request line, already masked: not a statement
             out["sql"] = self._sql(out["sql"])
         if self.redact_literals and out.get("params") is not None:
             out["params"] = redact_params(out["params"])

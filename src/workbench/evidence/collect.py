@@ -4,19 +4,31 @@ that matter, the server's version, beside the plans, profiles and captures given
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench import introspection
 from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
-    from workbench.capture import Capture
     from workbench.evidence import Evidence
     from workbench.execution import Executor
     from workbench.plans.model import Plan
     from workbench.profiling.result import Comparison, Profile
 
-__all__ = ["collect"]
+__all__ = ["Captured", "collect"]
+
+#: profile modes whose ``sql`` is not a statement: an application callable, a request line
+_NOT_SQL = frozenset({"callable", "http", "locust"})
+
+
+class Captured(Protocol):
+    """Statements recorded as a group: a :class:`~workbench.capture.Capture`, or the server's
+    own counts during an HTTP profile
+    (:class:`~workbench.profiling.server_side.ServerStatements`)."""
+
+    def groups(self) -> list[dict[str, Any]]: ...
+
+    def summary(self) -> dict[str, Any]: ...
 
 
 def collect(
@@ -25,10 +37,10 @@ def collect(
     *,
     plan: Plan | None = None,
     profile: Profile | None = None,
-    capture: Capture | None = None,
+    capture: Captured | None = None,
     plans: Sequence[Plan] = (),
     profiles: Sequence[Profile] = (),
-    captures: Sequence[Capture] = (),
+    captures: Sequence[Captured] = (),
     comparisons: Sequence[Comparison] = (),
     question: str | None = None,
     notes: Sequence[str] = (),
@@ -46,11 +58,16 @@ def collect(
 
     all_plans = [p for p in (plan, *plans) if p is not None]
     all_profiles = [p for p in (profile, *profiles) if p is not None]
-    all_captures = [c for c in (capture, *captures) if c is not None]
+    all_captures: list[Captured] = [c for c in (capture, *captures) if c is not None]
+    # an endpoint's profile brings the statements the server counted during its requests,
+    # shaped as a capture (once, however it was given)
+    for measured in all_profiles:
+        if measured.server is not None and measured.server not in all_captures:
+            all_captures.append(measured.server)
     sql = (
         sql
         or next((p.sql for p in all_plans if p.sql), None)
-        or next((p.sql for p in all_profiles if p.mode != "callable"), None)
+        or next((p.sql for p in all_profiles if p.mode not in _NOT_SQL), None)
     )
     names: dict[str, None] = {}
     for text in [sql] + [g["example"] for c in all_captures for g in c.groups()[:10]]:

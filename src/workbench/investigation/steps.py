@@ -142,10 +142,12 @@ def _load_profile(folder: Path, name: str, meta: dict[str, Any]) -> Any:
     import numpy as np
 
     from workbench.profiling.result import Profile
+    from workbench.profiling.server_side import ServerStatements
 
+    server = meta.get("server")
     with np.load(folder / name) as arrays:
         extra = {k[len("extra_") :]: arrays[k] for k in arrays.files if k.startswith("extra_")}
-        return Profile(
+        profile = Profile(
             sql=meta.get("sql") or "",
             dialect=meta.get("dialect", ""),
             mode=meta.get("mode", "in-process"),
@@ -161,6 +163,9 @@ def _load_profile(folder: Path, name: str, meta: dict[str, Any]) -> Any:
             extra=extra,
             notes=list(meta.get("notes", [])),
         )
+    if isinstance(server, dict):  # an endpoint's profile: the statements the server counted
+        profile.server = ServerStatements.from_dict(server)
+    return profile
 
 
 def default_title(kind: StepKind, obj: Any) -> str:
