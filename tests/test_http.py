@@ -146,9 +146,7 @@ def test_demo_api_n_plus_one_its_database_share_and_the_eager_fix(
     ):
         assert ev.sql is None  # the request line is no statement
         assert len(ev.captures) == 1 and "orders" in {t["name"] for t in ev.tables}
-        found = [
-            f for f in wb.analyze(ev) if f.code == "n_plus_one" and "orders" in f.tables
-        ]
+        found = [f for f in wb.analyze(ev) if f.code == "n_plus_one" and "orders" in f.tables]
         assert len(found) == 1 and "50 times" in found[0].title
         assert demo_api.endpoint("/api/users").split("//")[1] in ev.payload()  # not redacted
 
@@ -573,3 +571,22 @@ def test_cli_profile_http_and_check_an_endpoint(
     refused = f"http://127.0.0.1:{_free_port()}/"
     assert cli(["profile-http", refused, "--runs", "2", "--warmup", "0"]) == 2
     assert "connection refused" in capsys.readouterr().err
+
+
+def test_the_architect_s_profile_http_tool(session: wb.Session, demo_api: Any) -> None:
+    from workbench.tools import Toolbox
+
+    box = Toolbox(session.executor)
+    url = demo_api.endpoint("/api/users")
+    call = box.prepare("profile_http", {"url": url, "runs": 500})
+    assert call.gate == "http"  # real requests: the person approves first
+    outcome = box.run(call)
+    assert outcome.ok and "20 requests" not in outcome.text  # runs capped at 50, not 500
+    assert "50 requests" in outcome.text and "calls/request" in outcome.text
+    assert "N+1 candidates:" in outcome.text and "in the database" in outcome.text
+    assert "FROM orders WHERE $1::INTEGER = orders.user_id" in outcome.text  # one line each
+    assert outcome.code == f"prof_1 = s.profile_http({url!r}, runs=50)"
+    refused = box.run(box.prepare("profile_http", {"url": url, "method": "POST"}))
+    assert not refused.ok and "only GET and HEAD" in refused.text
+    refused = box.run(box.prepare("profile_http", {"url": "file:///etc/passwd"}))
+    assert not refused.ok and "http://" in refused.text

@@ -35,7 +35,8 @@ def add_agent_commands(subcommands: argparse._SubParsersAction) -> None:  # type
         "and through the workbench's guard (one statement per call, writes refused, the "
         "statement timeout). --allow-analyze adds EXPLAIN ANALYZE and profile (they execute "
         "statements); --allow-sandbox adds try_fix (builds an index or statistics in a "
-        "transaction that is rolled back). Logs go to standard error; the URL's password "
+        "transaction that is rolled back); --allow-http adds profile_http (GET and HEAD "
+        "requests to the application's endpoints). Logs go to standard error; the URL's password "
         "never appears in a result or a log.\n\n" + _URL_NOTE,
     )
     server.add_argument("url", nargs="?", default=None, metavar="URL", help="the database")
@@ -48,6 +49,11 @@ def add_agent_commands(subcommands: argparse._SubParsersAction) -> None:  # type
         "--allow-sandbox",
         action="store_true",
         help="offer try_fix (builds in a rolled-back transaction)",
+    )
+    server.add_argument(
+        "--allow-http",
+        action="store_true",
+        help="offer profile_http (GET/HEAD requests to the application's endpoints)",
     )
     _add_timeout(server)
     server.set_defaults(run=mcp)
@@ -114,7 +120,12 @@ def mcp(args: argparse.Namespace) -> int:
 
     session = wb.connect(_url(args.url), timeout=args.timeout)
     try:
-        serve(session, allow_analyze=args.allow_analyze, allow_sandbox=args.allow_sandbox)
+        serve(
+            session,
+            allow_analyze=args.allow_analyze,
+            allow_sandbox=args.allow_sandbox,
+            allow_http=args.allow_http,
+        )
     finally:
         session.close()
     return 0

@@ -27,22 +27,28 @@ __all__ = ["build_server", "offered_tools", "serve"]
 log = logging.getLogger("workbench.mcp")
 
 #: which tools each opt-in adds
-_NEEDS: dict[str, Gate] = {"profile": "analyze", "try_fix": "sandbox"}
-_OPTION = {"analyze": "--allow-analyze", "sandbox": "--allow-sandbox"}
+_NEEDS: dict[str, Gate] = {"profile": "analyze", "try_fix": "sandbox", "profile_http": "http"}
+_OPTION = {"analyze": "--allow-analyze", "sandbox": "--allow-sandbox", "http": "--allow-http"}
 
 
-def offered_tools(*, allow_analyze: bool = False, allow_sandbox: bool = False) -> list[str]:
+def offered_tools(
+    *, allow_analyze: bool = False, allow_sandbox: bool = False, allow_http: bool = False
+) -> list[str]:
     """The tools a server started with these options lists.
 
     >>> offered_tools()
     ['explain', 'describe_tables', 'top_statements', 'findings', 'health', 'advise_indexes']
     """
-    allowed = {"analyze": allow_analyze, "sandbox": allow_sandbox}
+    allowed = {"analyze": allow_analyze, "sandbox": allow_sandbox, "http": allow_http}
     return [name for name in tool_names() if allowed.get(_NEEDS.get(name, ""), True)]
 
 
 def build_server(
-    session: Session, *, allow_analyze: bool = False, allow_sandbox: bool = False
+    session: Session,
+    *,
+    allow_analyze: bool = False,
+    allow_sandbox: bool = False,
+    allow_http: bool = False,
 ) -> Any:
     """An ``mcp`` low-level server offering the tools on ``session``."""
     import anyio
@@ -51,8 +57,10 @@ def build_server(
 
     from workbench import version
 
-    allowed = {"analyze": allow_analyze, "sandbox": allow_sandbox}
-    names = offered_tools(allow_analyze=allow_analyze, allow_sandbox=allow_sandbox)
+    allowed = {"analyze": allow_analyze, "sandbox": allow_sandbox, "http": allow_http}
+    names = offered_tools(
+        allow_analyze=allow_analyze, allow_sandbox=allow_sandbox, allow_http=allow_http
+    )
     box = Toolbox(session.executor, tools=names)
     lock = anyio.Lock()  # one call at a time: a session's statements run in order
 
@@ -100,26 +108,35 @@ def build_server(
         "workbench",
         version=version.__version__,
         instructions=protocol_text(names)
-        + "\n\nA call that executes a statement or builds something only runs where this "
-        "server was started to allow it (--allow-analyze, --allow-sandbox).",
+        + "\n\nA call that executes a statement, builds something or sends requests only runs "
+        "where this server was started to allow it (--allow-analyze, --allow-sandbox, "
+        "--allow-http).",
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
 
 
-def serve(session: Session, *, allow_analyze: bool = False, allow_sandbox: bool = False) -> None:
+def serve(
+    session: Session,
+    *,
+    allow_analyze: bool = False,
+    allow_sandbox: bool = False,
+    allow_http: bool = False,
+) -> None:
     """Serve the tools on standard input and output until the client closes them."""
     import anyio
     from mcp.server.stdio import stdio_server
 
     # the protocol owns stdout: everything said goes to stderr
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="workbench mcp: %(message)s")
-    server = build_server(session, allow_analyze=allow_analyze, allow_sandbox=allow_sandbox)
+    options = {
+        "allow_analyze": allow_analyze,
+        "allow_sandbox": allow_sandbox,
+        "allow_http": allow_http,
+    }
+    server = build_server(session, **options)
     log.info(
-        "serving %s (%s) with %s",
-        session.url,
-        session.dialect,
-        ", ".join(offered_tools(allow_analyze=allow_analyze, allow_sandbox=allow_sandbox)),
+        "serving %s (%s) with %s", session.url, session.dialect, ", ".join(offered_tools(**options))
     )
 
     async def main() -> None:

@@ -13,7 +13,11 @@ from workbench.evidence.payload import plan_text, schema
 from workbench.redaction import redact_params, redact_sql
 from workbench.tools.model import Gate, Outcome, Tool, ToolContext
 
-__all__ = ["available"]
+__all__ = ["MAX_HTTP_CLIENTS", "MAX_HTTP_RUNS", "available"]
+
+#: a model may ask for at most this many requests (and clients) of an endpoint
+MAX_HTTP_RUNS = 50
+MAX_HTTP_CLIENTS = 8
 
 _SQL = {"type": "string", "description": "one SQL statement"}
 _PARAMS = {
@@ -138,6 +142,25 @@ def available() -> dict[str, Tool]:
             },
             run=_advise_indexes,
             gate=_advice_gate,
+        ),
+        Tool(
+            name="profile_http",
+            description=(
+                "Latency of an HTTP endpoint of the application (any language) over repeated "
+                "GET or HEAD requests, and the statements each request made the database run "
+                "(read from the server's own statistics): calls and time per request, N+1 "
+                "candidates, the share of the request spent in the database. Sends real "
+                "requests (needs the person's approval)."
+            ),
+            properties={
+                "url": {"type": "string", "description": "http:// or https:// URL"},
+                "method": {"type": "string", "enum": ["GET", "HEAD"]},
+                "runs": {"type": "integer", "minimum": 3, "maximum": MAX_HTTP_RUNS},
+                "concurrency": {"type": "integer", "minimum": 1, "maximum": MAX_HTTP_CLIENTS},
+            },
+            required=("url",),
+            run=_profile_http,
+            gate=lambda _data: "http",
         ),
     ]
     return {tool.name: tool for tool in tools}
@@ -406,7 +429,7 @@ def _health(box: ToolContext, data: dict[str, Any]) -> Outcome:
 
 def _advise_indexes(box: ToolContext, data: dict[str, Any]) -> Outcome:
     from workbench.advisor import advise
-    from workbench.advisor.render import advice_text
+    from workbench.advisor.advice import advice_text
 
     queries = data.get("queries") or None
     if queries is not None and (
@@ -458,3 +481,61 @@ def _redacted_lines(box: ToolContext, text: str) -> str:
             line = f"{head}- {_shown_sql(box, rest)}"
         out.append(line)
     return "\n".join(out)
+
+
+def _profile_http(box: ToolContext, data: dict[str, Any]) -> Outcome:
+    from workbench.http.probe import profile_http
+    from workbench.http.request import HttpRequest
+
+    url = _text(data, "url")
+    if not url.lower().startswith(("http://", "https://")):
+        raise ConfigurationError("url must start with http:// or https://")
+    method = str(data.get("method") or "GET").upper()
+    if method not in ("GET", "HEAD"):
+        raise ConfigurationError("only GET and HEAD requests: nothing that could change data")
+    runs = _integer(data, "runs", 20, 3, MAX_HTTP_RUNS)
+    concurrency = _integer(data, "concurrency", 1, 1, MAX_HTTP_CLIENTS)
+    prof = profile_http(
+        box.executor, url, method=method, runs=runs, warmup=min(3, runs), concurrency=concurrency
+    )
+    box.profiles.append(prof)
+    shown = HttpRequest.build(url, method=method).shown_url
+    summary = prof.summary()
+    lines = [
+        f"{method} {shown}: {summary['runs']:,} requests, {concurrency} client(s), "
+        f"p50 {fmt.milliseconds(summary['p50'])}, p95 {fmt.milliseconds(summary['p95'])}, "
+        f"max {fmt.milliseconds(summary['max'])}, {summary['errors']:,} errors"
+    ]
+    lines += [f"error: {m}" for m in prof.messages[:3]]
+    statements = prof.statements
+    if len(statements):
+        lines.append("statements per request (the server's counts):")
+        for row in statements.head(10).to_dict("records"):
+            lines.append(
+                f"- {_number(row.get('calls_per_request'))} calls/request, "
+                f"{_number(row.get('ms_per_request'))} ms/request, mean "
+                f"{_number(row.get('mean_ms'))} ms: "
+                + " ".join(_shown_sql(box, str(row.get("sql", ""))).split())
+            )
+    repeated = prof.repeated
+    if len(repeated):
+        lines.append(f"N+1 candidates: {len(repeated)}")
+    split = prof.split
+    if len(split) and "db_ms" in split:
+        lines.append(
+            f"median request: {fmt.milliseconds(float(split.latency_ms.median()))}, of which "
+            f"{fmt.milliseconds(float(split.db_ms.median()))} in the database"
+        )
+    lines += [f"note: {n}" for n in prof.notes]
+    number = len(box.profiles)
+    options = f", runs={runs}" + (f", concurrency={concurrency}" if concurrency > 1 else "")
+    options += f", method={method!r}" if method != "GET" else ""
+    return Outcome(
+        True,
+        "\n".join(lines),
+        f"{summary['runs']:,} requests: p50 {fmt.milliseconds(summary['p50'])}, "
+        f"{len(repeated)} N+1 candidate(s)",
+        value=prof,
+        code=f"prof_{number} = s.profile_http({shown!r}{options})",
+        title="Architect: endpoint profile",
+    )

@@ -15,11 +15,12 @@ if TYPE_CHECKING:
 
 __all__ = ["GATES", "Gate", "Outcome", "Tool", "ToolCall", "ToolContext"]
 
-Gate = Literal["analyze", "sandbox"]
+Gate = Literal["analyze", "sandbox", "http"]
 #: what each gate lets through, said to the person who approves it
 GATES: dict[str, str] = {
     "analyze": "executes the statement on the database (reads; a write is refused)",
     "sandbox": "builds something (an index, statistics) in a transaction that is rolled back",
+    "http": "sends real requests to the service (GET or HEAD only)",
 }
 
 
