@@ -107,7 +107,7 @@ def test_opt_ins_and_the_guard(url: str, tmp_path: Path) -> None:
         before = connection.execute(sa.text("SELECT count(*) FROM orders")).scalar()
     tools, results, _ = _run(
         f"env:{url}",
-        ["--allow-analyze", "--allow-sandbox", "--timeout", "1"],
+        ["--allow-analyze", "--allow-sandbox", "--allow-http", "--timeout", "1"],
         [
             ("explain", {"sql": SQL, "analyze": True}),
             ("explain", {"sql": "DELETE FROM orders", "analyze": True}),
@@ -115,12 +115,14 @@ def test_opt_ins_and_the_guard(url: str, tmp_path: Path) -> None:
             ("try_fix", {"fix": "DROP TABLE orders", "sql": SQL}),
             ("profile", {"sql": SQL, "runs": 10}),
             ("explain", {"sql": "SELECT pg_sleep(3)", "analyze": True}),
+            ("profile_http", {"url": "http://127.0.0.1:9/api", "method": "POST"}),
         ],
         tmp_path,
     )
     assert {"profile", "try_fix"} <= set(tools)
     (analysed_error, analysed), (write_error, write), (_, fix), (drop_error, drop) = results[:4]
-    (_, prof), (slow_error, slow) = results[4:]
+    (_, prof), (slow_error, slow), (post_error, post) = results[4:]
+    assert "profile_http" in tools and post_error and "only GET and HEAD" in post
     assert slow_error and "timeout" in slow.lower()
     assert not analysed_error and "analysed" in analysed and "actual=" in analysed
     assert write_error and "refused by the workbench" in write
