@@ -188,6 +188,10 @@ def test_lock_held_by_another_session_is_waited_for_briefly(pg_url: str) -> None
             conn.rollback()
         holder.dispose()
         assert elapsed < 10 and caught.value.blockers  # the session holding the lock, named
+        # without HypoPG, a table over the build limit is not built at all, and said so
+        refused = wb.connect(url).advise(["SELECT id FROM t WHERE v = 7"], build_limit_mb=0.01)
+        assert refused.recommendations == [] and refused.method == "sandbox"
+        assert any("over the build limit" in n for n in refused.notes), refused.notes
         assert wb.connect(url).table("t").indexes[0].name == "t_pkey"
         assert len(wb.connect(url).table("t").indexes) == 1
 
