@@ -475,6 +475,11 @@ def test_an_http_profile_round_trips_with_its_statements(
     inv.record(prof)
     loaded = wb.Investigation.load(tmp_path / "inv")[0].object(tmp_path / "inv")
     assert loaded.server is not None and loaded.repeated["count"].tolist() == [6]
+    # its report: the request (not a statement), what each request ran, the line that redoes it
+    html = inv.export(tmp_path / "endpoint.html").read_text(encoding="utf-8")
+    assert "Request" in html and "Statements per request (pg_stat_statements)" in html
+    assert "outside the database" in html and "Python time" not in html
+    assert f"prof = s.profile_http(&#39;{node_api}/api/users?limit=6&#39;, runs=3)" in html
 
 
 def test_a_small_sample_says_how_many_runs_a_verdict_needs() -> None:

@@ -311,7 +311,8 @@ def plan_chart(plan: Plan, *, top: int = 20, ax: Axes | None = None) -> Figure:
 
 
 def split_chart(profile: Profile, *, ax: Axes | None = None) -> Figure:
-    """For a profiled Python callable: database time and Python time of each run, stacked."""
+    """Database time and the rest of each run, stacked: for a profiled Python callable its
+    Python time, for an endpoint (one request at a time) the time outside the database."""
     fig, axes = _figure() if ax is None else (ax.figure, ax)
     db = profile.extra.get("db_ms")
     py = profile.extra.get("python_ms")
@@ -321,15 +322,19 @@ def split_chart(profile: Profile, *, ax: Axes | None = None) -> Figure:
             hint="profile the handler itself: s.profile(handler), then prof.split_chart()",
         )
     runs = np.arange(1, len(db) + 1)
+    # an endpoint's other time is its service's code, the network and the client, in any language
+    other = "outside the database" if profile.mode in ("http", "locust") else "Python"
+    unit = "request" if profile.mode in ("http", "locust") else "run"
     axes.bar(runs, db, color=COLORS["main"], label="database")
-    axes.bar(runs, py, bottom=db, color=COLORS["other"], label="Python")
-    axes.set_xlabel("run")
+    axes.bar(runs, py, bottom=db, color=COLORS["other"], label=other)
+    axes.set_xlabel(unit)
     axes.set_ylabel("time (ms)")
     axes.legend(frameon=False)
     trips = int(np.median(profile.extra["round_trips"])) if len(db) else 0
+    what = "statements" if unit == "request" else "round trips"
     axes.set_title(
         _text(
-            f"{profile.label or profile.sql}: database vs Python time ({trips} round trips per run)"
+            f"{profile.label or profile.sql}: database vs {other} time ({trips} {what} per {unit})"
         ),
         fontsize=10,
     )

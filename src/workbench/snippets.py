@@ -29,6 +29,7 @@ __all__ = [
     "export_line",
     "findings_line",
     "investigate_line",
+    "profile_http_line",
     "profile_line",
     "try_fix_line",
 ]
@@ -91,6 +92,30 @@ def profile_line(
         )
         + ")"
     )
+
+
+def profile_http_line(
+    url: str,
+    *,
+    method: str = "GET",
+    runs: int | None = None,
+    concurrency: int = 1,
+    curl: bool = False,
+    name: str = "prof",
+) -> str:
+    """An endpoint's profile; ``url`` as shown (secrets masked). ``curl``: the request came as
+    a curl command line, held in the notebook's ``curl`` variable (its headers may be secret).
+
+    >>> profile_http_line("http://127.0.0.1:8000/api/users", runs=20, name="prof_2")
+    "prof_2 = s.profile_http('http://127.0.0.1:8000/api/users', runs=20)"
+    """
+    target = "curl=curl" if curl else repr(url)
+    options = _options(
+        method=method if method != "GET" and not curl else None,
+        runs=runs,
+        concurrency=concurrency if concurrency > 1 else None,
+    )
+    return f"{name} = s.profile_http({target}{options})"
 
 
 def compare_line(before: str = "before", after: str = "after", *, name: str = "comparison") -> str:

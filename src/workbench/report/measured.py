@@ -79,8 +79,11 @@ def profile(step: Step, folder: Path, charts: bool) -> list[Block]:
     prof: Profile = step.object(folder)
     summary = dict(step.data.get("summary") or prof.summary())
     blocks: list[Block] = []
+    endpoint = prof.mode in ("http", "locust")
     if prof.mode == "callable":
         blocks.append(Text(f"Python callable: {prof.label or prof.sql}"))
+    elif endpoint:
+        blocks.append(Code(prof.sql, "text", "Request"))
     elif prof.sql:
         blocks.append(Code(prof.sql, "sql", "Statement"))
     facts = [
@@ -100,12 +103,36 @@ def profile(step: Step, folder: Path, charts: bool) -> list[Block]:
             Facts(
                 (
                     ("database time (p50)", fmt.milliseconds(split.get("db_ms_p50"))),
-                    ("round trips (p50)", fmt.number(split.get("round_trips_p50"), 0)),
-                    ("Python time (p50)", fmt.milliseconds(split.get("python_ms_p50"))),
+                    (
+                        "statements (p50)" if endpoint else "round trips (p50)",
+                        fmt.number(split.get("round_trips_p50"), 0),
+                    ),
+                    (
+                        "outside the database (p50)" if endpoint else "Python time (p50)",
+                        fmt.milliseconds(split.get("python_ms_p50")),
+                    ),
                 )
             )
         )
     blocks.extend(Text(note, muted=True) for note in prof.notes)
+    if prof.server is not None and len(prof.statements):  # what each request made the db do
+        top = prof.statements.head(10)
+        blocks.append(
+            Table(
+                ("calls per request", "ms per request", "mean ms", "statement"),
+                tuple(
+                    (
+                        fmt.number(r["calls_per_request"], 1),
+                        fmt.number(r["ms_per_request"], 3),
+                        fmt.number(r["mean_ms"], 3),
+                        fmt.clip(" ".join(str(r["sql"]).split()), 160),
+                    )
+                    for r in top.to_dict("records")
+                ),
+                caption=f"Statements per request ({prof.server.source})",
+                numeric=frozenset({0, 1, 2}),
+            )
+        )
     if prof.messages:
         rows = tuple((m,) for m in prof.messages[:10])
         blocks.append(Table(("error messages",), rows, caption="Errors"))
@@ -123,10 +150,13 @@ def _profile_charts(step: Step, prof: Profile) -> list[Block]:
         Chart(stem(step, "timeline"), "Latency over time", prof.timeline),
     ]
     if "db_ms" in prof.extra and "python_ms" in prof.extra:
+        endpoint = prof.mode in ("http", "locust")
         out.append(
             Chart(
                 stem(step, "split"),
-                "Database and Python time per run",
+                "Database and other time per request"
+                if endpoint
+                else "Database and Python time per run",
                 lambda: charts.split_chart(prof),
             )
         )

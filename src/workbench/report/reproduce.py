@@ -145,6 +145,18 @@ def _profile_line(data: dict[str, Any], name: str) -> tuple[str, list[tuple[str,
         label = snippets.comment(data.get("label") or sql)
         return (f"{name} = s.profile(handler, runs={runs})  # handler: {label}", [])
     concurrency = int(data.get("concurrency") or 1)
+    if data.get("mode") == "http":  # sql is the request line: "GET http://..."
+        method, _, url = sql.partition(" ")
+        line = snippets.profile_http_line(
+            url or method,
+            method=method if url else "GET",
+            runs=runs,
+            concurrency=concurrency,
+            name=name,
+        )
+        return (line, [])
+    if data.get("mode") == "locust":
+        return (f"{name} = wb.Profile.from_locust(stats_csv)  # {snippets.comment(sql)}", [])
     line = snippets.profile_line(sql, runs=runs, concurrency=concurrency, name=name)
     params = data.get("params")
     if params and params != "none":
