@@ -221,12 +221,20 @@ def _stats_age_days(dbapi: Any) -> tuple[float, datetime | None]:
 
 def _unused(dbapi: Any, found: Checkup, indexes: list[Index]) -> None:
     found.ran("unused_index")
+    # an index already named for dropping (a duplicate, a redundant one) is not named twice
+    named = {
+        f.evidence.get("index")
+        for f in found.findings
+        if f.code in ("duplicate_index", "redundant_index")
+    }
     age, since = _stats_age_days(dbapi)
     when = f"since {since:%Y-%m-%d %H:%M}" if since else "since the statistics began"
     young = age < SETTLED_DAYS
     quiet = 0
     for index in indexes:
         if index.enforces or not index.valid or index.scans is None or index.scans > 0:
+            continue
+        if index.qualified in named:
             continue
         table_scans = int(index.extra.get("table_scans") or 0)  # type: ignore[call-overload]
         if table_scans < MIN_TABLE_SCANS:
