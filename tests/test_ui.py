@@ -417,3 +417,34 @@ def test_the_panel_offers_the_project_agents(
     panel.agent.persona.value = str(agents / "dba.md")
     assert panel.architect.persona.prompt == "You are a DBA."
     assert "now speaks as dba" in panel.answer_html.value
+
+
+def test_an_endpoint_profiled_from_the_panel(embedded_session: wb.Session, tmp_path: Path) -> None:
+    inv = wb.Investigation("endpoint", folder=tmp_path / "inv")
+    panel = Workbench(embedded_session, investigation=inv, background=False, namespace={})
+    panel.runs.value = 6
+    with wb.demo.serve(embedded_session) as api:
+        panel.endpoint.field.value = api.endpoint("/api/users?per_page=20")
+        panel.endpoint.button.click()
+        # the N+1 reaches the Findings tab from the server's own statement counts
+        assert any(f.code == "n_plus_one" for f in panel.state.findings or [])
+        panel.endpoint.field.value = api.endpoint("/api/users?per_page=20&eager=1")
+        panel.endpoint.button.click()
+        secret = "Bearer abcdefghijklmnopqrstuvwxyz0123"
+        panel.endpoint.field.value = (
+            f"curl '{api.endpoint('/api/users?per_page=5&eager=1')}' -H 'Authorization: {secret}'"
+        )
+        panel.endpoint.button.click()
+    first, second = panel.namespace["prof_1"], panel.namespace["prof_2"]
+    assert first.mode == "http" and first.repeated["count"].max() == 20  # the page's N+1
+    assert second.repeated.empty
+    assert "s.profile_http(" in panel.history[0] and "runs=6" in panel.history[0]
+    # the same endpoint with another query string compares as one: eager loading is faster
+    panel.compare_before.value, panel.compare_after.value = "prof_1", "prof_2"
+    panel.buttons["compare"].click()
+    comparison = panel.namespace["comparison"]
+    assert comparison.faster and comparison.significant, comparison.verdict
+    # a curl command's secret header stays in the notebook's variable, out of every line
+    assert "curl=curl" in panel.history[2] and secret not in " ".join(panel.history)
+    assert panel.namespace["curl"].endswith(f"'Authorization: {secret}'")
+    assert secret not in inv.export(tmp_path / "r.html").read_text(encoding="utf-8")

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench.evidence.payload import (
     DEFAULT_BUDGET,
@@ -31,13 +31,22 @@ from workbench.findings import Finding
 from workbench.redaction import redact_condition, redact_params, redact_secrets, redact_sql
 
 if TYPE_CHECKING:
-    from workbench.evidence.collect import Captured
     from workbench.plans.model import Plan
     from workbench.profiling.result import Comparison, Profile
 
-__all__ = ["DEFAULT_BUDGET", "Evidence", "estimate_tokens"]
+__all__ = ["DEFAULT_BUDGET", "Captured", "Evidence", "estimate_tokens"]
 
 FORMAT_VERSION = 1
+
+
+class Captured(Protocol):
+    """Statements recorded as a group: a :class:`~workbench.capture.Capture`, or the server's
+    own counts during an HTTP profile
+    (:class:`~workbench.profiling.server_side.ServerStatements`)."""
+
+    def groups(self) -> list[dict[str, Any]]: ...
+
+    def summary(self) -> dict[str, Any]: ...
 
 
 @dataclass

@@ -4,31 +4,21 @@ that matter, the server's version, beside the plans, profiles and captures given
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from workbench import introspection
 from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
-    from workbench.evidence import Evidence
+    from workbench.evidence import Captured, Evidence
     from workbench.execution import Executor
     from workbench.plans.model import Plan
     from workbench.profiling.result import Comparison, Profile
 
-__all__ = ["Captured", "collect"]
+__all__ = ["collect"]
 
 #: profile modes whose ``sql`` is not a statement: an application callable, a request line
 _NOT_SQL = frozenset({"callable", "http", "locust"})
-
-
-class Captured(Protocol):
-    """Statements recorded as a group: a :class:`~workbench.capture.Capture`, or the server's
-    own counts during an HTTP profile
-    (:class:`~workbench.profiling.server_side.ServerStatements`)."""
-
-    def groups(self) -> list[dict[str, Any]]: ...
-
-    def summary(self) -> dict[str, Any]: ...
 
 
 def collect(

@@ -40,10 +40,19 @@ class Statement:
 
     sql: str
     params: dict[str, Any] | None
+    #: an HTTP endpoint ("GET http://..."), not a SQL statement
+    endpoint: bool = False
 
     @property
     def key(self) -> str:
-        """The same statement whatever its spacing, case or values: its fingerprint."""
+        """The same statement whatever its spacing, case or values: its fingerprint; the same
+        endpoint whatever its query string: its method and path."""
+        if self.endpoint:
+            from urllib.parse import urlsplit
+
+            method, _, url = self.sql.partition(" ")
+            parts = urlsplit(url)
+            return f"{method} {parts.netloc}{parts.path}"
         return fingerprint(self.sql)
 
     def short(self, width: int = 70) -> str:

@@ -19,7 +19,9 @@ from workbench.errors import QueryError, WorkbenchError
 from workbench.safe_html import escape
 from workbench.ui import render, tabs
 from workbench.ui.architect_tab import ArchitectTab
+from workbench.ui.endpoint import EndpointRow
 from workbench.ui.layout import Controls, build
+from workbench.ui.namespace import notebook_namespace
 from workbench.ui.running import Runner
 from workbench.ui.state import Measured, PanelState, Statement
 
@@ -65,11 +67,12 @@ class Workbench:
             else wb.Investigation(title, session=self.session, lazy=True)
         )
         self.background = background
-        self.namespace = namespace if namespace is not None else _notebook_namespace()
+        self.namespace = namespace if namespace is not None else notebook_namespace()
         self.state = PanelState()
         self.history: list[str] = []
         self.controls: Controls = build(sql, params)
         self.agent = ArchitectTab(self)
+        self.endpoint = EndpointRow(self)
         self.architect = (
             architect if architect is not None else wb.Architect(on_text=self.agent.on_text)
         )
@@ -102,6 +105,7 @@ class Workbench:
         c.follow_button.on_click(lambda _: self.ask(c.follow_up.value))
         c.url.observe(c.hide_password, names="value")
         self.agent.wire()
+        self.endpoint.wire()
 
     # -- display ----------------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -176,6 +180,11 @@ class Workbench:
                 raise KeyboardInterrupt(f"stopped after {prof.runs:,} runs (kept as {name})")
 
         self._run("profile", line, work, statement=statement, stoppable=True)
+
+    def profile_endpoint(self) -> None:
+        """Profile the endpoint field's URL or curl command: latency, and the statements each
+        request made the database run (``s.profile_http``)."""
+        self.endpoint.profile()
 
     def toggle_capture(self) -> None:
         """Start recording statements (run your app code in other cells), or stop and show."""
@@ -365,6 +374,7 @@ class Workbench:
     def _set_busy(self, busy: bool, stoppable: bool = False) -> None:
         tabs.set_busy(self.controls, busy, stoppable, capturing=self.state.capture is not None)
         self.agent.set_busy(busy)
+        self.endpoint.set_busy(busy)
 
     def _say(self, html: str, line: str | None) -> None:
         self.runner.say(html, line)
@@ -397,8 +407,9 @@ class Workbench:
     def _evidence(self, question: str | None) -> Any:
         state = self.state
         latest = state.latest_profile
+        statement = state.statement
         return self.session.evidence(
-            state.statement.sql if state.statement else None,
+            statement.sql if statement and not statement.endpoint else None,
             plan=state.plan,
             profile=latest.profile if latest else None,
             capture=self._last_capture(),
@@ -408,8 +419,9 @@ class Workbench:
     def _evidence_line(self) -> str:
         state = self.state
         latest = state.latest_profile
+        statement = state.statement
         return snippets.evidence_line(
-            state.statement.sql if state.statement else None,
+            statement.sql if statement and not statement.endpoint else None,
             plan="plan" if state.plan is not None else None,
             profile=latest.name if latest else None,
             capture="cap" if self._last_capture() is not None else None,
@@ -484,13 +496,3 @@ class Workbench:
 
     def _show_history(self) -> None:
         self.controls.history_html.value = render.history_html(self.investigation, self.history)
-
-
-def _notebook_namespace() -> dict[str, Any]:
-    """The running notebook's namespace (a fresh dict outside IPython)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return {}
-    shell = get_ipython()
-    return shell.user_ns if shell is not None else {}
