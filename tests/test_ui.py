@@ -448,3 +448,24 @@ def test_an_endpoint_profiled_from_the_panel(embedded_session: wb.Session, tmp_p
     assert "curl=curl" in panel.history[2] and secret not in " ".join(panel.history)
     assert panel.namespace["curl"].endswith(f"'Authorization: {secret}'")
     assert secret not in inv.export(tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_the_database_tab_checks_health_and_advises_indexes(panel: Workbench) -> None:
+    panel.database.health_button.click()
+    report = panel.namespace["report"]
+    assert "duplicate_index" in {f.code for f in report}  # the demo's planted duplicate
+    assert "events_user_idx" in panel.database.output.value
+    assert panel.history[-1] == "report = s.health()"
+    assert panel.investigation.steps[-1].title == "Database health"
+    # the editor's statement has a placeholder: advise asks for values (or the workload)
+    panel.database.advise_button.click()
+    assert "without placeholders" in panel.database.output.value
+    panel.sql.value = "SELECT id, status FROM orders WHERE user_id = 4242"
+    panel.database.advise_button.click()
+    advice = panel.namespace["advice"]
+    assert [r.columns[0] for r in advice.recommendations] == ["user_id"]
+    assert "CREATE INDEX" in panel.database.output.value
+    assert panel.history[-1] == (
+        "advice = s.advise(['SELECT id, status FROM orders WHERE user_id = 4242'])"
+    )
+    assert "user_id" not in str(panel.session.table("orders").indexes)  # rolled back

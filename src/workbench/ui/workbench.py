@@ -15,11 +15,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from workbench import snippets
-from workbench.errors import QueryError, WorkbenchError
+from workbench.errors import QueryError
 from workbench.safe_html import escape
 from workbench.ui import render, tabs
 from workbench.ui.architect_tab import ArchitectTab
+from workbench.ui.database_tab import DatabaseTab
 from workbench.ui.endpoint import EndpointRow
+from workbench.ui.gathering import Gathering
 from workbench.ui.layout import Controls, build
 from workbench.ui.namespace import notebook_namespace
 from workbench.ui.running import Runner
@@ -36,7 +38,7 @@ DEFAULT_SQL = "SELECT id, status, total_cents, created_at FROM orders WHERE user
 DEFAULT_PARAMS = '{"id": 4242}'
 
 
-class Workbench:
+class Workbench(Gathering):
     """The investigation panel for one session.
 
     >>> panel = wb.ui.Workbench(s)    # doctest: +SKIP
@@ -73,6 +75,8 @@ class Workbench:
         self.controls: Controls = build(sql, params)
         self.agent = ArchitectTab(self)
         self.endpoint = EndpointRow(self)
+        self.database = DatabaseTab(self)
+        self._parts = (self.agent, self.endpoint, self.database)
         self.architect = (
             architect if architect is not None else wb.Architect(on_text=self.agent.on_text)
         )
@@ -104,8 +108,8 @@ class Workbench:
         c.connect_button.on_click(lambda _: self.connect(c.typed_url()))
         c.follow_button.on_click(lambda _: self.ask(c.follow_up.value))
         c.url.observe(c.hide_password, names="value")
-        self.agent.wire()
-        self.endpoint.wire()
+        for part in self._parts:
+            part.wire()
 
     # -- display ----------------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -185,6 +189,14 @@ class Workbench:
         """Profile the endpoint field's URL or curl command: latency, and the statements each
         request made the database run (``s.profile_http``)."""
         self.endpoint.profile()
+
+    def health(self) -> None:
+        """The database as a whole (``s.health()``), in the Database tab."""
+        self.database.health()
+
+    def advise(self, *, workload: bool = False) -> None:
+        """Indexes for the editor's statement, or for the server's top statements."""
+        self.database.advise(workload=workload)
 
     def toggle_capture(self) -> None:
         """Start recording statements (run your app code in other cells), or stop and show."""
@@ -373,8 +385,8 @@ class Workbench:
 
     def _set_busy(self, busy: bool, stoppable: bool = False) -> None:
         tabs.set_busy(self.controls, busy, stoppable, capturing=self.state.capture is not None)
-        self.agent.set_busy(busy)
-        self.endpoint.set_busy(busy)
+        for part in self._parts:
+            part.set_busy(busy)
 
     def _say(self, html: str, line: str | None) -> None:
         self.runner.say(html, line)
@@ -385,86 +397,6 @@ class Workbench:
     def _publish(self, **values: Any) -> None:
         """Put results into the notebook under the names the shown lines use."""
         self.namespace.update(values)
-
-    # -- statement, evidence, findings ------------------------------------------------------------
-    def _checked_statement(self) -> Statement | None:
-        """The editor's statement, or ``None`` after showing what is wrong with it."""
-        c = self.controls
-        try:
-            return Statement.from_editor(c.sql.value, c.params.value)
-        except WorkbenchError as exc:
-            self._error(str(exc))
-            c.python.value = ""  # no line for an action that did not run
-            return None
-
-    def _take_allow_writes(self) -> bool:
-        """The allow-writes box's value, unticked again: it allows one action."""
-        box = self.controls.allow_writes
-        value = bool(box.value)
-        box.value = False
-        return value
-
-    def _evidence(self, question: str | None) -> Any:
-        state = self.state
-        latest = state.latest_profile
-        statement = state.statement
-        return self.session.evidence(
-            statement.sql if statement and not statement.endpoint else None,
-            plan=state.plan,
-            profile=latest.profile if latest else None,
-            capture=self._last_capture(),
-            question=question or None,
-        )
-
-    def _evidence_line(self) -> str:
-        state = self.state
-        latest = state.latest_profile
-        statement = state.statement
-        return snippets.evidence_line(
-            statement.sql if statement and not statement.endpoint else None,
-            plan="plan" if state.plan is not None else None,
-            profile=latest.name if latest else None,
-            capture="cap" if self._last_capture() is not None else None,
-        )
-
-    def _last_capture(self) -> Any:
-        cap = self.namespace.get("cap")
-        return cap if cap is not None and self.state.capture is None and len(cap) else None
-
-    def _refresh_findings(self, *, capture: Any = None) -> None:
-        from workbench.rules import analyze
-
-        try:
-            evidence = self._evidence(None)
-        except WorkbenchError as exc:
-            self.controls.findings_python.value = f"<i>{escape(exc.message)}</i>"
-            return
-        self.state.findings = analyze(evidence)
-        self.state.findings_line = self._evidence_line() + "\n" + snippets.findings_line()
-        self._publish(findings=self.state.findings)
-        self._show_findings()
-
-    def _record_findings(self) -> None:
-        """What the Findings tab shows goes into the investigation (once per statement)."""
-        state = self.state
-        if state.findings is None:
-            return
-        recorded = [s for s in self.investigation.steps if s.kind == "findings"]
-        shown = [f.to_dict() for f in state.findings]
-        if recorded and recorded[-1].data.get("findings") == shown:
-            return
-        title = f"Findings: {state.statement.short(60)}" if state.statement else None
-        self.investigation.record(list(state.findings), title=title, code=state.findings_line)
-
-    def _chosen_pair(self) -> tuple[Measured, Measured] | None:
-        c = self.controls
-        names = (c.compare_before.value, c.compare_after.value)
-        if all(names) and names[0] != names[1]:
-            try:
-                return self.state.measured(names[0]), self.state.measured(names[1])
-            except KeyError:
-                pass
-        return self.state.default_pair()
 
     # -- drawing from the state -------------------------------------------------------------------
     def _finished(self) -> None:
