@@ -112,3 +112,21 @@ def test_the_sandbox_gives_up_on_a_busy_table_within_seconds(hypopg_url: str) ->
     holder.dispose()
     assert elapsed < fixes.SANDBOX_LOCK_TIMEOUT_S + 3
     assert "lock" in str(info.value).lower()
+
+
+def test_after_a_lock_timeout_nothing_more_runs_in_that_transaction(hypopg_url: str) -> None:
+    """Naming the lock's holders rolls the transaction back: a statement after it would run in
+    a new transaction, without the sandbox's timeouts. It is refused instead."""
+    holder = sa.create_engine(hypopg_url)
+    with holder.connect() as connection, wb.connect(hypopg_url, timeout=3) as s:
+        connection.execute(sa.text("UPDATE events SET body = body WHERE id = 2"))
+        with s.sandbox() as tx:
+            tx.execute("CREATE TABLE wb_sandbox_probe (id int)")  # runs: no lock in the way
+            with pytest.raises(wb.LockTimeoutError):
+                tx.execute("ALTER TABLE events ADD COLUMN extra int")  # waits on the writer
+            started = time.monotonic()
+            with pytest.raises(wb.QueryError, match="nothing more runs in this transaction"):
+                tx.execute("SELECT pg_sleep(20)")
+            assert time.monotonic() - started < 1
+        connection.rollback()
+    holder.dispose()

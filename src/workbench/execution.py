@@ -377,6 +377,8 @@ class Transaction:
         self.state = state
         self.allow_writes = allow_writes
         self.read_only = read_only
+        #: why nothing more may run here (the transaction was ended under the caller's feet)
+        self.ended: str | None = None
 
     def execute(
         self,
@@ -412,6 +414,14 @@ class Transaction:
     ) -> Result:
         executor = self.executor
         dialect = executor.dialect
+        if self.ended:
+            # after the rollback, the next statement would start a new transaction without the
+            # sandbox's timeouts and read-only setting: nothing more runs here
+            raise QueryError(
+                f"nothing more runs in this transaction: {self.ended}",
+                hint="open a new one (s.sandbox()) and try again once the lock is free",
+                sql=text,
+            )
         watchdog = (
             None if dialect.server_side_timeout else Watchdog(dialect, self.dbapi, self.state)
         )
@@ -467,6 +477,9 @@ class Transaction:
         return Result(columns, rows, rowcount, elapsed, info, sent_sql=statement)
 
     def _name_blockers(self, error: LockTimeoutError, info: StatementInfo) -> None:
+        # naming the holders takes a rollback (PostgreSQL accepts no query in a failed
+        # transaction; MySQL's lock wait leaves it half done): the transaction ends here
+        self.ended = "a lock timeout ended it, and what ran in it was rolled back"
         with contextlib.suppress(Exception):  # best effort: the error stands without names
             error.blockers = self.executor.dialect.describe_blockers(self.dbapi, info)
         if error.blockers:
