@@ -111,29 +111,3 @@ class Finding:
         if self.risk:
             parts.append(f"<div>risk: {html.escape(self.risk)}</div>")
         return f"<div class='wb-finding'>{''.join(parts)}</div>"
-
-
-# JSON schema of a finding, for the architect's structured answer (tool input)
-FINDING_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "code": {"type": "string", "enum": list(CODES)},
-        "severity": {"type": "string", "enum": list(SEVERITIES)},
-        "title": {"type": "string"},
-        "detail": {"type": "string"},
-        "evidence": {
-            "type": "object",
-            "description": "facts from the evidence blocks: node "
-            "ids, numbers, table and column names",
-        },
-        "fix": {
-            "type": "string",
-            "description": "the exact SQL (CREATE INDEX, rewritten query), setting or code change",
-        },
-        "fix_kind": {"type": "string", "enum": ["ddl", "sql", "setting", "rewrite", "code"]},
-        "expected_effect": {"type": "string"},
-        "node_ids": {"type": "array", "items": {"type": "integer"}},
-        "tables": {"type": "array", "items": {"type": "string"}},
-    },
-    "required": ["code", "severity", "title", "fix", "expected_effect"],
-}
