@@ -98,6 +98,10 @@ def report_tool() -> dict[str, Any]:
             },
             "fix_kind": {"type": "string", "enum": ["ddl", "sql", "setting", "rewrite", "code"]},
             "expected_effect": {"type": "string"},
+            "risk": {
+                "type": "string",
+                "description": "what applying the fix could cost or break (locks, write cost)",
+            },
             "node_ids": {"type": "array", "items": {"type": "integer"}},
             "tables": {"type": "array", "items": {"type": "string"}},
         },
