@@ -25,6 +25,8 @@ COMMANDS = (
     "check",
     "investigate",
     "mcp",
+    "workshop",
+    "workshop-report",
 )
 
 

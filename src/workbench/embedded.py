@@ -42,6 +42,24 @@ SERVER_SETTINGS = {
     "max_connections": "100",
 }
 _RESTART_SETTINGS = ("shared_preload_libraries", "shared_buffers", "max_connections")
+#: a class of thirty learners, each with an embedded server on one machine, sizes them smaller
+SHARED_BUFFERS_ENV = "WORKBENCH_SHARED_BUFFERS"
+
+
+def server_settings() -> dict[str, str]:
+    """:data:`SERVER_SETTINGS`, with ``shared_buffers`` from ``WORKBENCH_SHARED_BUFFERS`` when
+    set (e.g. ``64MB`` for thirty servers at the workshop's scale on one machine).
+
+    >>> os.environ["WORKBENCH_SHARED_BUFFERS"] = "64MB"; server_settings()["shared_buffers"]
+    '64MB'
+    >>> del os.environ["WORKBENCH_SHARED_BUFFERS"]
+    """
+    settings = dict(SERVER_SETTINGS)
+    override = os.environ.get(SHARED_BUFFERS_ENV, "").strip()
+    if override:
+        settings["shared_buffers"] = override
+    return settings
+
 
 _fallback_announced = False
 _lock = threading.Lock()
@@ -115,12 +133,11 @@ class EmbeddedPostgres:
                     [list(SERVER_SETTINGS)],
                 ).fetchall()
             )
-            missing = [
-                n for n, v in SERVER_SETTINGS.items() if _normal(current.get(n)) != _normal(v)
-            ]
+            wanted = server_settings()
+            missing = [n for n, v in wanted.items() if _normal(current.get(n)) != _normal(v)]
             for name in missing:
                 # a list setting takes one quoted item per element
-                value = ", ".join(f"'{item.strip()}'" for item in SERVER_SETTINGS[name].split(","))
+                value = ", ".join(f"'{item.strip()}'" for item in wanted[name].split(","))
                 conn.execute(f"ALTER SYSTEM SET {name} = {value}")
             if missing:
                 conn.execute("SELECT pg_reload_conf()")
@@ -170,9 +187,12 @@ class DemoDatabase:
     label: str
 
 
-def demo_database(*, scale: float = 1.0, progress: bool = True) -> DemoDatabase:
+def demo_database(
+    *, scale: float = 1.0, progress: bool = True, fallback: bool = True
+) -> DemoDatabase:
     """The database ``wb.connect()`` opens: embedded PostgreSQL with the demo data loaded, or
-    SQLite with the same data when the server cannot start. ``progress``: say on standard
+    SQLite with the same data when the server cannot start (``fallback=False``: raise the
+    ``EmbeddedServerError`` instead, as the workshop does). ``progress``: say on standard
     error what takes time the first time (starting the server, each table loaded)."""
     with _lock:
         try:
@@ -181,6 +201,8 @@ def demo_database(*, scale: float = 1.0, progress: bool = True) -> DemoDatabase:
                 _say("starting the embedded PostgreSQL (the first time, it also initialises it)")
             url = server.url(_database_name(scale))
         except EmbeddedServerError as exc:
+            if not fallback:
+                raise
             return _sqlite_fallback(exc, scale=scale, progress=progress)
         with _demo_lock(workbench_home()):
             _load_demo(url, scale, progress)

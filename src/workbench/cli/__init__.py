@@ -43,6 +43,7 @@ from workbench.cli.options import (
     positive,
     ratio,
 )
+from workbench.cli.workshop import add_workshop_commands
 from workbench.errors import WorkbenchError
 
 __all__ = ["main"]
@@ -285,4 +286,5 @@ def _parser() -> argparse.ArgumentParser:
     http_commands.add_commands(subcommands, add_command, _URL_HELP)
     add_agent_commands(subcommands)
     whole.add_commands(subcommands, add_command)
+    add_workshop_commands(subcommands, add_command)
     return parser

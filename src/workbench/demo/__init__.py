@@ -6,7 +6,8 @@
 
 ``wb.demo.PATHOLOGIES`` lists what is planted and the queries that show it; ``wb.demo.app`` is
 the sample backend (SQLAlchemy ORM) whose ``list_users()`` is the slow ``/api/users`` endpoint;
-``wb.demo.serve()`` serves it over HTTP in a process of its own (:mod:`workbench.demo.service`).
+``wb.demo.serve()`` serves it over HTTP in a process of its own (:mod:`workbench.demo.service`);
+``wb.demo.workshop`` is the graded workshop on this data (:mod:`workbench.demo.workshop`).
 See ``data/README.md`` for the dataset card.
 """
 
@@ -43,10 +44,11 @@ def connect(scale: float = 1.0, *, timeout: float = 30.0) -> Session:
 
 
 def __getattr__(name: str) -> Any:
-    # the ORM app and the pathology catalogue import SQLAlchemy's ORM: only when asked for
+    # the ORM app, the pathology catalogue and the workshop import SQLAlchemy's ORM: only when
+    # asked for
     import importlib
 
-    if name in ("app", "pathologies"):
+    if name in ("app", "pathologies", "workshop"):
         return importlib.import_module(f"workbench.demo.{name}")
     if name in ("serve", "DemoService", "fixed_copy"):  # the HTTP API, when asked for
         return getattr(importlib.import_module("workbench.demo.service"), name)

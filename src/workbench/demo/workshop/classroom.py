@@ -1,0 +1,437 @@
+"""A class on one server: a database per learner, cloned from one template database.
+
+``setup(url, learners=30)`` loads the demo data once into ``<prefix>_template`` (a few
+seconds at the workshop's scale), then creates ``<prefix>_01`` … ``<prefix>_30`` with
+``CREATE DATABASE … TEMPLATE``: a file copy, well under a second each, instead of thirty loads.
+Each learner's notebook connects with ``WORKBENCH_WORKSHOP_URL`` pointing at their own
+database (:func:`connect` reads it), so their checks never wait on each other's locks.
+``teardown(url)`` drops what ``setup`` created (and only that: the databases carry a comment
+saying so).
+
+Without a class server, :func:`connect` starts the learner's own embedded PostgreSQL at the
+workshop's scale (``WORKBENCH_DEMO_SCALE``, default :data:`DEFAULT_SCALE`), showing progress
+the first time; if PostgreSQL cannot start, it says so: the workshop never falls back to
+SQLite, whose plans teach none of this.
+
+>>> learner_names(3)
+['01', '02', '03']
+>>> database_name("workshop", "Ada Lovelace")
+'workshop_ada_lovelace'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import (
+    ConfigurationError,
+    ConnectionFailedError,
+    EmbeddedServerError,
+    QueryError,
+    WorkbenchError,
+)
+from workbench.redaction import mask_url
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy.engine import Engine
+
+    from workbench.session import Session
+
+__all__ = [
+    "DEFAULT_SCALE",
+    "MIN_SCALE",
+    "SCALE_ENV",
+    "URL_ENV",
+    "ClassSetup",
+    "LearnerDatabase",
+    "connect",
+    "database_name",
+    "learner_names",
+    "setup",
+    "teardown",
+    "workshop_scale",
+]
+
+#: the demo data's scale for a workshop: the planted queries take 5-100 ms, fixes 0.1 ms
+DEFAULT_SCALE = 0.2
+#: below this, the planted queries take a millisecond or two and no fix shows 10×
+MIN_SCALE = 0.1
+URL_ENV = "WORKBENCH_WORKSHOP_URL"
+SCALE_ENV = "WORKBENCH_DEMO_SCALE"
+LEARNER_COMMENT = "workbench workshop: learner database (workbench workshop teardown drops it)"
+TEMPLATE_COMMENT = "workbench workshop: template database (workbench workshop teardown drops it)"
+#: extensions installed in the template, so learners' roles need not create them
+EXTENSIONS = ("pg_trgm",)
+_PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+def workshop_scale(scale: float | None = None) -> float:
+    """``scale``, else ``WORKBENCH_DEMO_SCALE``, else :data:`DEFAULT_SCALE`; at least
+    :data:`MIN_SCALE`.
+
+    >>> workshop_scale(0.5)
+    0.5
+    """
+    value = os.environ.get(SCALE_ENV) if scale is None else str(scale)
+    if not value:
+        return DEFAULT_SCALE
+    try:
+        chosen = float(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"{SCALE_ENV}={value!r} is not a number", hint="e.g. WORKBENCH_DEMO_SCALE=0.2"
+        ) from None
+    if chosen < MIN_SCALE:
+        raise ConfigurationError(
+            f"the workshop needs the demo data at a scale of {MIN_SCALE:g} or more, not "
+            f"{chosen:g}: on less, the planted queries are too quick for a fix to measure 10× "
+            "faster",
+            hint=f"use {DEFAULT_SCALE:g} (the default) or more",
+        )
+    return chosen
+
+
+def connect(
+    url: str | None = None, *, scale: float | None = None, timeout: float = 60.0
+) -> Session:
+    """The learner's workshop database: ``url``, else ``WORKBENCH_WORKSHOP_URL`` (the class
+    database the instructor set up; the demo data is loaded into it if missing), else the
+    embedded PostgreSQL at :func:`workshop_scale`. Raises ``EmbeddedServerError`` when
+    PostgreSQL cannot start, instead of falling back to SQLite.
+
+    >>> s = wb.demo.workshop.connect()          # doctest: +SKIP
+    workbench: starting the embedded PostgreSQL…
+    """
+    import workbench as wb
+
+    target = url or os.environ.get(URL_ENV)
+    if target:
+        session = wb.connect(target, timeout=timeout)
+        if session.dialect != "postgresql":
+            session.close()
+            raise ConfigurationError(
+                f"the workshop runs on PostgreSQL, and {mask_url(target)} is {session.dialect}",
+                hint=f"point {URL_ENV} at a PostgreSQL database",
+            )
+        if not wb.demo.is_loaded(session):
+            wb.demo.load(session, scale=workshop_scale(scale), progress=True)
+        return session
+    from workbench.embedded import demo_database
+
+    try:
+        database = demo_database(scale=workshop_scale(scale), progress=True, fallback=False)
+    except EmbeddedServerError as exc:
+        raise EmbeddedServerError(
+            "the workshop needs PostgreSQL, and the embedded one could not start: "
+            + exc.message.splitlines()[0],
+            hint=f"ask your instructor for the class database ({URL_ENV}), or pass "
+            "wb.demo.workshop.connect('postgresql://...'); there is no SQLite fallback here: "
+            "the checks measure PostgreSQL plans",
+        ) from None
+    return wb.connect(database.url, timeout=timeout)
+
+
+def learner_names(learners: int | Sequence[str]) -> list[str]:
+    """``01`` … ``NN`` for a count, else the given names made safe for database names."""
+    if isinstance(learners, int):
+        if not 1 <= learners <= 500:
+            raise ConfigurationError(f"learners must be 1 to 500, not {learners}")
+        width = max(2, len(str(learners)))
+        return [f"{i:0{width}d}" for i in range(1, learners + 1)]
+    names = [re.sub(r"[^a-z0-9_]+", "_", str(n).strip().lower()).strip("_") for n in learners]
+    if not names or not all(names) or len(set(names)) != len(names):
+        raise ConfigurationError(
+            "learner names must be distinct and hold letters or digits",
+            hint="e.g. --learners ada,grace,linus (or a number: --learners 30)",
+        )
+    return names
+
+
+def database_name(prefix: str, learner: str) -> str:
+    """The database of ``learner`` in the class ``prefix``."""
+    if not _PREFIX.match(prefix):
+        raise ConfigurationError(
+            f"prefix {prefix!r} must be lower-case letters, digits and _ (up to 31)",
+            hint="e.g. --prefix workshop",
+        )
+    return f"{prefix}_{learner_names([learner])[0]}"[:63]
+
+
+@dataclass(frozen=True)
+class LearnerDatabase:
+    """One learner's database: ``url`` carries the credentials given to :func:`setup` (its
+    repr and :attr:`shown_url` mask the password)."""
+
+    learner: str
+    database: str
+    url: str = field(repr=False)
+    created: bool = True
+
+    @property
+    def shown_url(self) -> str:
+        return mask_url(self.url)
+
+
+@dataclass
+class ClassSetup:
+    """What :func:`setup` did: the template, each learner's database, and how long it took."""
+
+    template: str
+    scale: float
+    learners: list[LearnerDatabase]
+    template_seconds: float
+    seconds: float
+
+    @property
+    def created(self) -> int:
+        return sum(1 for db in self.learners if db.created)
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(
+            [(d.learner, d.database, d.shown_url, d.created) for d in self.learners],
+            columns=["learner", "database", "url", "created"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "template": self.template,
+            "scale": self.scale,
+            "template_seconds": round(self.template_seconds, 2),
+            "seconds": round(self.seconds, 2),
+            "learners": [
+                {
+                    "learner": d.learner,
+                    "database": d.database,
+                    "url": d.shown_url,
+                    "created": d.created,
+                }
+                for d in self.learners
+            ],
+        }
+
+    def __str__(self) -> str:
+        lines = [
+            f"template {self.template} (scale {self.scale:g}) ready in "
+            f"{self.template_seconds:.1f} s; "
+            f"{self.created} of {len(self.learners)} learner databases created, "
+            f"{self.seconds:.1f} s in all",
+        ]
+        lines += [f"  {d.learner:<12} {URL_ENV}={d.shown_url}" for d in self.learners]
+        return "\n".join(lines)
+
+
+def setup(
+    url: str,
+    *,
+    learners: int | Sequence[str],
+    scale: float | None = None,
+    prefix: str = "workshop",
+    owner: str | None = None,
+    replace: bool = False,
+    progress: bool | Callable[[str], None] = True,
+) -> ClassSetup:
+    """Create a database per learner on the PostgreSQL server of ``url`` (an account that
+    may create databases), cloned from ``<prefix>_template`` with the demo data at ``scale``.
+    Existing learner databases are kept unless ``replace``; ``owner`` becomes the owner of the
+    databases and the demo tables (the role learners connect as: it must own the tables to
+    create indexes and statistics in the checks).
+
+    >>> wb.demo.workshop.setup("postgresql://admin@db/postgres", learners=30)  # doctest: +SKIP
+    """
+    from sqlalchemy import exc
+    from sqlalchemy.engine import make_url
+
+    import workbench as wb
+
+    started = time.perf_counter()
+    names = learner_names(learners)
+    template = database_name(prefix, "template")
+    scale = workshop_scale(scale)
+    say = _reporter(progress)
+    admin = _admin_engine(url)
+    try:
+        if replace:
+            _drop(admin, [database_name(prefix, n) for n in names] + [template])
+        say(f"preparing the template database {template} (scale {scale:g})")
+        _create(admin, template, template=None, owner=None, comment=TEMPLATE_COMMENT)
+        _execute(
+            admin, f'ALTER DATABASE "{template}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true'
+        )
+        template_url = make_url(url).set(database=template).render_as_string(hide_password=False)
+        loader = _engine(template_url)
+        try:
+            wb.demo.load(loader, scale=scale, progress=progress)
+            _prepare_template(loader, owner)
+        except exc.DBAPIError as error:
+            raise _translated(error, loader) from None
+        finally:
+            loader.dispose()
+        _execute(
+            admin, f'ALTER DATABASE "{template}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false'
+        )
+        template_seconds = time.perf_counter() - started
+        databases = []
+        for number, learner in enumerate(names, start=1):
+            name = database_name(prefix, learner)
+            created = _create(admin, name, template=template, owner=owner, comment=LEARNER_COMMENT)
+            if created and (number == 1 or number % 10 == 0 or number == len(names)):
+                say(f"created {number} of {len(names)} learner databases")
+            learner_url = make_url(url).set(database=name).render_as_string(hide_password=False)
+            databases.append(LearnerDatabase(learner, name, learner_url, created))
+    finally:
+        admin.dispose()
+    return ClassSetup(template, scale, databases, template_seconds, time.perf_counter() - started)
+
+
+def teardown(url: str, *, prefix: str = "workshop") -> list[str]:
+    """Drop the learner databases and the template :func:`setup` created for ``prefix``
+    (recognised by their comment; connected sessions are ended). Returns the names dropped."""
+    from sqlalchemy import text
+
+    pattern = database_name(prefix, "x")[:-1] + "%"
+    admin = _admin_engine(url)
+    try:
+        with admin.connect() as conn:
+            names = [
+                str(row[0])
+                for row in conn.execute(
+                    text(
+                        "SELECT datname FROM pg_database WHERE datname LIKE :pattern "
+                        "AND shobj_description(oid, 'pg_database') IN (:learner, :template) "
+                        "ORDER BY datname"
+                    ),
+                    {"pattern": pattern, "learner": LEARNER_COMMENT, "template": TEMPLATE_COMMENT},
+                )
+            ]
+        _drop(admin, names)
+    finally:
+        admin.dispose()
+    return names
+
+
+# -- the server ------------------------------------------------------------------------------
+def _engine(url: str) -> Engine:
+    from sqlalchemy import create_engine
+
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _admin_engine(url: str) -> Engine:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        raise ConfigurationError(
+            f"a class setup needs a PostgreSQL server, not {engine.dialect.name}",
+            hint="e.g. workbench workshop setup postgresql://admin@db/postgres --learners 30",
+        )
+    return engine
+
+
+def _execute(engine: Engine, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+    from sqlalchemy import exc, text
+
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(text(sql), params or {})
+            return list(result) if result.returns_rows else []
+    except exc.DBAPIError as error:
+        raise _translated(error, engine) from None
+
+
+def _translated(error: Exception, engine: Engine) -> WorkbenchError:
+    """A driver error as the workbench's own (no URL, no password; the engine's first line)."""
+    from sqlalchemy import exc
+
+    original = getattr(error, "orig", None) or error
+    first = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    where = mask_url(engine.url)
+    if isinstance(error, exc.OperationalError) and "connect" in str(original).lower():
+        return ConnectionFailedError(
+            f"cannot connect to {where}: {first}", hint="check the server and the URL"
+        )
+    return QueryError(
+        f"the class setup failed on {where}: {first}",
+        hint="the account needs to create databases (CREATEDB) and, with --owner, to be "
+        "a member of that role",
+        engine_message=first,
+    )
+
+
+def _create(
+    engine: Engine, name: str, *, template: str | None, owner: str | None, comment: str
+) -> bool:
+    """Create ``name`` unless it exists; True when it was created."""
+    if _execute(engine, "SELECT 1 FROM pg_database WHERE datname = :name", {"name": name}):
+        return False
+    clauses = f' TEMPLATE "{template}"' if template else ""
+    clauses += f' OWNER "{_identifier(owner)}"' if owner else ""
+    if template and _version(engine) >= 150000:
+        # a copy of the files (and two checkpoints): faster than WAL-logging each block
+        clauses += " STRATEGY FILE_COPY"
+    _execute(engine, f'CREATE DATABASE "{name}"{clauses}')
+    quoted = comment.replace("'", "''")
+    _execute(engine, f"COMMENT ON DATABASE \"{name}\" IS '{quoted}'")
+    return True
+
+
+def _version(engine: Engine) -> int:
+    return int(_execute(engine, "SHOW server_version_num")[0][0])
+
+
+def _prepare_template(engine: Engine, owner: str | None) -> None:
+    from sqlalchemy import text
+
+    from workbench.demo.schema import MARKER_TABLE, TABLE_ORDER
+
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        available = {
+            str(r[0])
+            for r in conn.execute(
+                text("SELECT name FROM pg_available_extensions WHERE name = ANY(:names)"),
+                {"names": list(EXTENSIONS)},
+            )
+        }
+        for extension in EXTENSIONS:
+            if extension in available:
+                conn.execute(text(f"CREATE EXTENSION IF NOT EXISTS {extension}"))
+        if owner:
+            role = _identifier(owner)
+            for table in (*TABLE_ORDER, MARKER_TABLE.name):
+                conn.execute(text(f'ALTER TABLE {table} OWNER TO "{role}"'))
+
+
+def _drop(engine: Engine, names: list[str]) -> None:
+    for name in names:
+        if _execute(engine, "SELECT 1 FROM pg_database WHERE datname = :name", {"name": name}):
+            _execute(engine, f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false')
+            _execute(engine, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def _identifier(name: str) -> str:
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$", name):
+        raise ConfigurationError(f"{name!r} is not a role name this setup accepts")
+    return name
+
+
+def _reporter(progress: bool | Callable[[str], None]) -> Callable[[str], None]:
+    if callable(progress):
+        return progress
+    if not progress:
+        return lambda text: None
+
+    def say(text: str) -> None:
+        import sys
+
+        print(f"workbench: {text}…", file=sys.stderr, flush=True)
+
+    return say

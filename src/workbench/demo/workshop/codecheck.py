@@ -1,0 +1,186 @@
+"""Checking an application-code answer (the ORM's N+1): the learner's function runs under
+``s.capture()`` on an ORM session whose work is rolled back; its result must equal the
+planted handler's, it must send no repeated statement, and it must be at least 10× faster
+(profiles of both handlers, compared)."""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from workbench.demo.workshop.measure import REQUIRED_SPEEDUP, fast_enough
+from workbench.demo.workshop.result import CheckResult
+
+if TYPE_CHECKING:
+    from workbench.demo.workshop.model import Scenario
+    from workbench.profiling.result import Profile
+    from workbench.session import Session
+
+__all__ = ["MAX_STATEMENTS", "check_code", "run_handler"]
+
+#: statements a fixed handler may send (eager loading takes one or two per relationship)
+MAX_STATEMENTS = 5
+#: runs of each handler's profile (the planted one takes seconds at scale 1)
+PLANTED_RUNS = 5
+ANSWER_RUNS = 7
+
+# per database: the planted handler's result and profile (it takes seconds; the data and the
+# handler do not change while a session lives)
+_PLANTED: weakref.WeakKeyDictionary[Any, dict[str, tuple[Any, Profile | None]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def run_handler(session: Session, handler: Callable[..., Any]) -> Any:
+    """Call ``handler(db)`` with an ORM session on ``session``'s database, inside a
+    transaction that is rolled back afterwards (a ``db.commit()`` only ends a savepoint)."""
+    from sqlalchemy.orm import Session as OrmSession
+
+    with session.engine.connect() as conn:
+        outer = conn.begin()
+        db = OrmSession(bind=conn, join_transaction_mode="create_savepoint")
+        try:
+            return handler(db)
+        finally:
+            db.close()
+            outer.rollback()
+
+
+def check_code(session: Session, scenario: Scenario, answer: Any) -> CheckResult:
+    """Check the function ``answer`` against the scenario's planted handler."""
+    name = scenario.name
+    if not callable(answer):
+        return CheckResult(
+            name,
+            False,
+            wrong=[f"this scenario's answer is a Python function, not {type(answer).__name__}"],
+            next="def my_list_users(db): ... return the same list list_users(db) returns; "
+            "then check(s, name, my_list_users)",
+        )
+    planted = scenario.planted
+    assert planted is not None, "a code scenario names its planted handler"
+    expected = _planted(session, name, planted)[0]
+    with session.capture() as cap:
+        try:
+            got = run_handler(session, answer)
+        except NotImplementedError:
+            return CheckResult(
+                name,
+                False,
+                wrong=["no answer yet: my_list_users raises NotImplementedError"],
+                next="write the function's body, run its cell, then run this check again",
+                answered=False,
+            )
+        except Exception as exc:  # the learner's code: say what it raised, where
+            return CheckResult(
+                name,
+                False,
+                wrong=[
+                    f"your function raised {type(exc).__name__}: "
+                    + (str(exc).splitlines()[0] if str(exc) else "")
+                ],
+                next="run it on its own first: run_handler(s, my_list_users)",
+            )
+    same, detail = _same_result(expected, got)
+    if not same:
+        return CheckResult(
+            name, False, wrong=[detail], next="compare with list_users(db), field by field"
+        )
+    right = [f"the same {len(expected)} users, fields and order as list_users"]
+    repeated = cap.n_plus_one()
+    if repeated:
+        group = repeated[0]
+        where = "; ".join(group.get("call_sites") or []) or "your code"
+        return CheckResult(
+            name,
+            False,
+            right=right,
+            wrong=[
+                f"{len(cap)} statements, one of them {group['count']} times "
+                f"({group.get('sql', '')[:90]}…) from {where}: still an N+1"
+            ],
+            next=scenario.hints[-1],
+        )
+    if len(cap) > MAX_STATEMENTS:
+        return CheckResult(
+            name,
+            False,
+            right=right,
+            wrong=[f"{len(cap)} statements; a constant few (at most {MAX_STATEMENTS}) will do"],
+            next=scenario.hints[-1],
+        )
+    right.append(f"{len(cap)} statement{'s' if len(cap) != 1 else ''}, none repeated")
+    before = _planted(session, name, planted, profiled=True)[1]
+    assert before is not None
+    after = session.profile(
+        lambda: run_handler(session, answer), runs=ANSWER_RUNS, warmup=1, label="your answer"
+    )
+    comparison = before.compare(after)
+    result = CheckResult(name, False, right, comparison=comparison)
+    if fast_enough(comparison):
+        result.right.append(comparison.verdict)
+        result.passed = True
+        result.next = scenario.explanation
+    else:
+        result.wrong.append(f"{comparison.verdict}; the bar is {REQUIRED_SPEEDUP:g}× faster")
+        result.next = "profile it: s.profile(lambda: run_handler(s, my_list_users), runs=5)"
+    return result
+
+
+def _planted(
+    session: Session, name: str, handler: Callable[..., Any], *, profiled: bool = False
+) -> tuple[Any, Profile | None]:
+    cache = _PLANTED.setdefault(session.engine, {})
+    result, profile = cache.get(name, (None, None))
+    if result is None:
+        result = run_handler(session, handler)
+    if profiled and profile is None:
+        profile = session.profile(
+            lambda: run_handler(session, handler), runs=PLANTED_RUNS, warmup=1, label="planted"
+        )
+    cache[name] = (result, profile)
+    return result, profile
+
+
+def _same_result(expected: list[dict[str, Any]], got: Any) -> tuple[bool, str]:
+    if not isinstance(got, list | tuple):
+        return (
+            False,
+            f"your function returned {type(got).__name__}; list_users returns a list of dicts",
+        )
+    if len(got) != len(expected):
+        return False, f"your function returned {len(got)} items; list_users returns {len(expected)}"
+    for i, (want, have) in enumerate(zip(expected, got, strict=True)):
+        if not isinstance(have, dict):
+            return False, f"item {i + 1} is a {type(have).__name__}, not a dict like list_users'"
+        if set(have) != set(want):
+            return False, (
+                f"item {i + 1} has the keys {sorted(have)}; list_users' items have {sorted(want)}"
+            )
+        for key in want:
+            if _plain(have[key]) != _plain(want[key]):
+                return False, (
+                    f"item {i + 1} (user {want.get('id')}): {key} is {have[key]!r}, "
+                    f"list_users says {want[key]!r}"
+                )
+    return True, ""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return value
+
+
+def describe(handler: Callable[..., Any]) -> str:
+    """A handler's source, for the instructor guide."""
+    try:
+        return inspect.getsource(handler)
+    except (OSError, TypeError):
+        return repr(handler)

@@ -1,0 +1,179 @@
+"""What a workshop scenario is: a story, a task, the planted query, the reference answer, the
+hints, the common wrong answers, and what the check measures.
+
+A scenario's texts may hold ``{placeholders}`` for values read from the learner's own data
+(an e-mail address that exists at every scale, the boundary of a deep page):
+:meth:`Scenario.bind` fills them from a session, so the planted query, the solution and the
+wrong answers are concrete SQL on any scale of the demo data.
+
+>>> from workbench.demo.workshop import SCENARIOS
+>>> sc = SCENARIOS[0]
+>>> sc.name, sc.kind, len(sc.hints) >= 3
+('login_by_email', 'speed', True)
+>>> sc.placeholders
+('email',)
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from workbench.session import Session
+
+__all__ = ["KINDS", "Answer", "Scenario", "WrongAnswer"]
+
+#: what a check measures: ``speed`` (the same rows, at least 10× faster, significant),
+#: ``estimate`` (the planner's row estimate), ``spill`` (a sort that fits in memory),
+#: ``write_cost`` (a read made fast within a budget of index entries per insert), ``code``
+#: (an application function: the same result, no N+1, at least 10× faster)
+KINDS = ("speed", "estimate", "spill", "write_cost", "code")
+
+#: an answer: SQL text (DDL, settings and/or the rewritten query), or for ``code`` scenarios a
+#: function taking an ORM session
+Answer = str | Callable[..., Any] | None
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+@dataclass(frozen=True)
+class WrongAnswer:
+    """A common wrong answer, recorded with why it fails (the instructor guide shows both, and
+    a check that sees it says why)."""
+
+    answer: str | Callable[..., Any]
+    why: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One workshop exercise on the demo data.
+
+    ``sql`` is the planted query; ``solution`` the reference answer (DDL and/or a query, or a
+    function for ``kind="code"``); ``hints`` reveal the way step by step, the last one close to
+    the answer but never the answer; ``explanation`` is shown once the check passes.
+    ``fix="query"`` means the task asks for a rewrite: DDL is refused with a reason.
+    ``planted`` is the application function a ``code`` scenario starts from.
+    ``setup`` and ``settings`` are applied in the check's rolled-back transaction before
+    anything else (the state the story starts from); ``lookups`` give each placeholder's value
+    as a query on the demo data.
+    """
+
+    name: str
+    chapter: str
+    title: str
+    story: str
+    task: str
+    sql: str
+    solution: str | Callable[..., Any]
+    hints: tuple[str, ...]
+    wrong_answers: tuple[WrongAnswer, ...]
+    objectives: tuple[str, ...]
+    minutes: int
+    explanation: str
+    kind: str = "speed"
+    ordered: bool = False
+    fix: str = "any"
+    table: str | None = None
+    setup: tuple[str, ...] = ()
+    settings: Mapping[str, str] = field(default_factory=dict)
+    lookups: Mapping[str, str] = field(default_factory=dict)
+    write_sql: str | None = None
+    index_only: bool = False
+    planted: Callable[..., Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigurationError(f"unknown scenario kind {self.kind!r}", hint=str(KINDS))
+        missing = set(self.placeholders) - set(self.lookups)
+        if missing:
+            raise ConfigurationError(f"{self.name}: no lookup for {sorted(missing)}")
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """The ``{names}`` in the scenario's texts (SQL and prose), in order of appearance."""
+        texts = [self.sql, self.write_sql or "", *self.setup, self.title, self.story, self.task]
+        texts += [w.why for w in self.wrong_answers]
+        texts += [
+            t
+            for t in (self.solution, *(w.answer for w in self.wrong_answers))
+            if isinstance(t, str)
+        ]
+        seen: dict[str, None] = {}
+        for text in texts:
+            for match in _PLACEHOLDER.finditer(text):
+                seen.setdefault(match.group(1), None)
+        return tuple(seen)
+
+    @property
+    def bound(self) -> bool:
+        """Whether the texts hold concrete values (no placeholder left)."""
+        return not self.placeholders
+
+    def bind(self, session: Session) -> Scenario:
+        """This scenario with its placeholders filled from ``session``'s demo data (cached per
+        database: the data does not change).
+
+        >>> sc = wb.demo.workshop.scenario("orders_of_a_day")
+        >>> sc.bind(s).sql == sc.sql            # nothing to fill in this one
+        True
+        """
+        if self.bound:
+            return self
+        values = _values(session, self)
+        return replace(
+            self,
+            sql=fill(self.sql, values),
+            solution=fill(self.solution, values)
+            if isinstance(self.solution, str)
+            else self.solution,
+            wrong_answers=tuple(
+                replace(
+                    w,
+                    answer=fill(w.answer, values) if isinstance(w.answer, str) else w.answer,
+                    why=fill(w.why, values),
+                )
+                for w in self.wrong_answers
+            ),
+            setup=tuple(fill(s, values) for s in self.setup),
+            write_sql=fill(self.write_sql, values) if self.write_sql else None,
+            title=fill(self.title, values),
+            story=fill(self.story, values),
+            task=fill(self.task, values),
+            lookups={},
+        )
+
+
+def fill(text: str, values: Mapping[str, Any]) -> str:
+    """``text`` with each ``{name}`` replaced by its value (other braces left alone).
+
+    >>> fill("WHERE id = {user}", {"user": 42})
+    'WHERE id = 42'
+    """
+    return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
+
+
+# values per database: weakly keyed by the Engine, so a closed session's cache goes with it
+_VALUES: weakref.WeakKeyDictionary[Any, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
+
+
+def _values(session: Session, scenario: Scenario) -> dict[str, Any]:
+    cache = _VALUES.setdefault(session.engine, {})
+    if scenario.name not in cache:
+        values: dict[str, Any] = {}
+        for name in scenario.placeholders:
+            rows = session.execute(scenario.lookups[name]).rows
+            if not rows or rows[0][0] is None:
+                raise ConfigurationError(
+                    f"{scenario.name}: the demo data has no value for {{{name}}}",
+                    hint="load the demo data (wb.demo.load) at a scale of 0.05 or more",
+                )
+            values[name] = rows[0][0]
+        cache[scenario.name] = values
+    return cache[scenario.name]

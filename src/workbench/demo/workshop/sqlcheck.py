@@ -1,0 +1,329 @@
+"""Checking a SQL answer: the same rows first, then the property the scenario is about.
+
+Everything happens in one transaction that is always rolled back: the scenario's setup and
+settings, the planted query (its rows are the reference, its timings the baseline), then the
+answer's settings and DDL (uniquely named), the answer's query, its rows, its timings or its
+plan. Nothing is left on the server; learners on one server never see each other's indexes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from workbench import formatting as fmt
+from workbench.demo.workshop.answers import (
+    AnswerError,
+    ParsedAnswer,
+    normalized,
+    parse,
+    unique_names,
+)
+from workbench.demo.workshop.measure import (
+    BUDGET_S,
+    REQUIRED_SPEEDUP,
+    as_profile,
+    compare,
+    fast_enough,
+    insert_cost,
+    timings,
+)
+from workbench.demo.workshop.result import CheckResult
+from workbench.errors import LockTimeoutError, QueryError, UnsafeStatementError, WorkbenchError
+
+if TYPE_CHECKING:
+    from workbench.demo.workshop.model import Scenario
+    from workbench.execution import Result
+    from workbench.plans.model import Plan
+    from workbench.session import Session
+
+__all__ = ["ESTIMATE_WITHIN", "check_sql", "same_rows"]
+
+#: how close the planner's estimate must come (either way) for an estimate scenario to pass
+ESTIMATE_WITHIN = 3.0
+#: how many more index entries (WAL records) an insert may write in a write-cost scenario
+EXTRA_ENTRIES_ALLOWED = 1
+#: seconds a check waits for a lock another session holds, and how often it tries
+LOCK_TIMEOUT_S = 5.0
+ATTEMPTS = 3
+_ANSWER = "wb_workshop_answer"
+
+
+def check_sql(session: Session, scenario: Scenario, text: str) -> CheckResult:
+    """Check SQL ``text`` against the bound ``scenario`` on ``session``."""
+    token = secrets.token_hex(3)
+    try:
+        parsed = parse(text, token=token)
+    except AnswerError as exc:
+        return CheckResult(scenario.name, False, wrong=[exc.message], next=exc.hint or "")
+    if scenario.fix == "query" and parsed.ddl:
+        return CheckResult(
+            scenario.name,
+            False,
+            wrong=[
+                "this task asks for a rewrite of the query, and your answer creates "
+                "something: the index it needs exists already (and every new index costs "
+                "each insert)"
+            ],
+            next="write only the rewritten SELECT",
+        )
+    query = parsed.query or scenario.sql
+    if not parsed.changes and normalized(query) == normalized(scenario.sql):
+        return CheckResult(
+            scenario.name,
+            False,
+            right=["it returns the right rows, of course"],
+            wrong=["that is the planted query, unchanged"],
+            next=scenario.hints[0],
+        )
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _in_sandbox(session, scenario, parsed, query, token)
+        except LockTimeoutError as exc:
+            if attempt == ATTEMPTS:
+                return CheckResult(
+                    scenario.name,
+                    False,
+                    wrong=[f"the check waited too long for a lock: {exc.message}"],
+                    next="another session holds a lock on the table; run the check again in "
+                    "a moment (a database of your own avoids this: see the class setup)",
+                )
+            time.sleep(0.5 * attempt)
+        except (QueryError, UnsafeStatementError) as exc:
+            return CheckResult(
+                scenario.name,
+                False,
+                wrong=[f"a statement of the answer failed: {_engine_text(exc)}"],
+                next=exc.hint or "fix the statement and run the check again",
+            )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _engine_text(exc: WorkbenchError) -> str:
+    text = getattr(exc, "engine_message", None) or exc.message
+    return str(text).splitlines()[0]
+
+
+def _in_sandbox(
+    session: Session, scenario: Scenario, parsed: ParsedAnswer, query: str, token: str
+) -> CheckResult:
+    from workbench.explain import explain_in
+
+    kind = scenario.kind
+    executor = session.executor
+    with executor.transaction(
+        allow_writes=True,
+        read_only=False,
+        settings=dict(scenario.settings),
+        timeout_s=max(executor.timeout_s, 60.0),
+        lock_timeout_s=LOCK_TIMEOUT_S,
+    ) as tx:
+        for number, statement in enumerate(scenario.setup, start=900):
+            tx.execute(unique_names(statement, token=token, number=number)[0])
+        reference = tx.execute(scenario.sql)
+        before = explain_in(tx, scenario.sql) if kind in ("estimate", "spill") else None
+        # the planted query's runs bracket the answer's (half before, half after it is undone),
+        # so a machine that gets busier or quieter meanwhile does not favour either side
+        timed = kind in ("speed", "write_cost")
+        base = timings(tx, scenario.sql, budget_s=BUDGET_S / 2, min_runs=4) if timed else []
+        tx.execute_internal(f"SAVEPOINT {_ANSWER}")
+        for name, value in parsed.settings.items():
+            executor.dialect.validate_settings({name: value})
+            tx.execute_internal("SELECT set_config(%s, %s, true)", (name, value))
+        for statement in parsed.ddl:
+            tx.execute(statement)
+        got = tx.execute(query)
+        same, detail = same_rows(reference, got, ordered=scenario.ordered)
+        if not same:
+            return CheckResult(
+                scenario.name,
+                False,
+                wrong=[detail],
+                next="compare your rows with the planted query's: s.query(sc.sql) and "
+                "s.query(your query); the rows must stay the same, only faster",
+            )
+        right = [_rows_text(reference, ordered=scenario.ordered)]
+        if kind == "estimate":
+            return _estimate(scenario, right, before, explain_in(tx, query))
+        if kind == "spill":
+            return _spill(scenario, right, before, explain_in(tx, query))
+        answer = timings(tx, query)
+        plan = explain_in(tx, query)
+        inserts_before = inserts_after = None
+        if scenario.write_sql:  # with the answer's indexes, then without: both warm
+            inserts_after = insert_cost(tx, scenario.write_sql)
+        tx.execute_internal(f"ROLLBACK TO SAVEPOINT {_ANSWER}")
+        if scenario.write_sql:
+            inserts_before = insert_cost(tx, scenario.write_sql)
+        base += timings(tx, scenario.sql, budget_s=BUDGET_S / 2, min_runs=4)
+        comparison = compare(
+            as_profile(scenario.sql, base, label="planted"),
+            as_profile(query, answer, label="your answer"),
+        )
+    result = _speed(scenario, right, comparison, plan)
+    if inserts_before is not None and inserts_after is not None:
+        _write_cost(result, inserts_before, inserts_after)
+    return result
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _rows_text(reference: Result, *, ordered: bool) -> str:
+    n = len(reference.rows)
+    return f"the same {_count(n, 'row')} as the planted query" + (
+        ", in the same order" if ordered and n > 1 else ""
+    )
+
+
+def _speed(scenario: Scenario, right: list[str], comparison: Any, plan: Plan) -> CheckResult:
+    result = CheckResult(scenario.name, False, list(right), comparison=comparison, plan=plan)
+    if fast_enough(comparison):
+        result.right.append(comparison.verdict)
+    else:
+        result.wrong.append(
+            f"{comparison.verdict}; the bar is {REQUIRED_SPEEDUP:g}× faster, measured"
+        )
+    if scenario.index_only and scenario.table:
+        scans = [n for n in plan.nodes if n.relation == scenario.table]
+        if any("Index Only Scan" in n.operation for n in scans):
+            result.right.append(f"{scenario.table} is read by an Index Only Scan")
+        else:
+            how = ", ".join(sorted({n.operation for n in scans})) or "no scan"
+            result.wrong.append(
+                f"{scenario.table} is read by {how}, not an Index Only Scan: the table is "
+                "still visited for every row"
+            )
+    result.passed = not result.wrong
+    result.next = scenario.explanation if result.passed else _look_at(plan)
+    return result
+
+
+def _write_cost(result: CheckResult, before: Any, after: Any) -> None:
+    extra = round(after.wal_records - before.wal_records)
+    was, now = _median(before.latencies_ms), _median(after.latencies_ms)
+    how = (
+        f"an insert writes {after.wal_records:g} WAL records (was {before.wal_records:g}; "
+        f"median latency {fmt.milliseconds(was)} → {fmt.milliseconds(now)})"
+    )
+    if extra <= EXTRA_ENTRIES_ALLOWED:
+        result.right.append(how)
+    else:
+        result.wrong.append(
+            f"{how}: {extra} more index entries per insert, the budget is {EXTRA_ENTRIES_ALLOWED}"
+        )
+        result.passed = False
+        result.next = "which one index serves the query's filter and its ORDER BY together?"
+
+
+def _median(values: list[float]) -> float:
+    import statistics
+
+    return statistics.median(values) if values else float("nan")
+
+
+def _estimate(
+    scenario: Scenario, right: list[str], before: Plan | None, after: Plan
+) -> CheckResult:
+    table = scenario.table or ""
+    was, now = _worst_estimate(before, table), _worst_estimate(after, table)
+    text = (
+        f"the planner's estimate for {table}: off by {fmt.factor(was)}× before, "
+        f"{fmt.factor(now)}× now"
+    )
+    passed = now <= ESTIMATE_WITHIN
+    return CheckResult(
+        scenario.name,
+        passed,
+        right=[*right, text] if passed else right,
+        wrong=[] if passed else [f"{text}; the bar is within {ESTIMATE_WITHIN:g}×"],
+        next=scenario.explanation if passed else _look_at(after),
+        plan=after,
+    )
+
+
+def _worst_estimate(plan: Plan | None, table: str) -> float:
+    if plan is None:
+        return 1.0
+    factors = [n.misestimate.factor for n in plan.nodes if n.relation == table and n.misestimate]
+    return max(factors, default=1.0)
+
+
+def _spill(scenario: Scenario, right: list[str], before: Plan | None, after: Plan) -> CheckResult:
+    spills = [n for n in after.nodes if n.spill]
+    was = [n.spill.detail for n in (before.nodes if before else []) if n.spill]
+    context = f" (the planted plan: {was[0]})" if was else ""
+    if spills:
+        return CheckResult(
+            scenario.name,
+            False,
+            right=right,
+            wrong=[f"{spills[0].label} still spills: {spills[0].spill.detail}{context}"],  # type: ignore[union-attr]
+            next=_look_at(after),
+            plan=after,
+        )
+    return CheckResult(
+        scenario.name,
+        True,
+        right=[*right, f"nothing spills to disk now{context}"],
+        next=scenario.explanation,
+        plan=after,
+    )
+
+
+def _look_at(plan: Plan) -> str:
+    node = plan.hot_path[0] if plan.hot_path else plan.root
+    share = plan.share(node)
+    where = f"{node.label}" + (f" ({fmt.percent(share)} of the time)" if share else "")
+    return f"in the plan of your answer, most time goes to {where}; the hints say where to go"
+
+
+def same_rows(expected: Result, got: Result, *, ordered: bool) -> tuple[bool, str]:
+    """Whether ``got`` holds the rows of ``expected`` (in order when ``ordered``), and if not,
+    what differs, in words. Column names do not count; values do (numbers compare as numbers).
+    """
+    if len(expected.columns) != len(got.columns):
+        return False, (
+            f"your query returns {_count(len(got.columns), 'column')} ({', '.join(got.columns)}); "
+            f"the planted query returns {_count(len(expected.columns), 'column')} "
+            f"({', '.join(expected.columns)})"
+        )
+    want = [_row(r) for r in expected.rows]
+    have = [_row(r) for r in got.rows]
+    if not ordered:
+        want, have = sorted(want, key=repr), sorted(have, key=repr)
+    if want == have:
+        return True, ""
+    if len(want) != len(have):
+        return (
+            False,
+            f"your query returns {_count(len(have), 'row')}; the planted query returns "
+            f"{_count(len(want), 'row')}",
+        )
+    if sorted(want, key=repr) == sorted(have, key=repr):
+        return False, "the right rows in another order, and this task is about their order"
+    differ = [i for i, (a, b) in enumerate(zip(want, have, strict=True)) if a != b]
+    first = differ[0]
+    return False, (
+        f"{len(differ):,} of {len(want):,} rows differ (row {first + 1}: "
+        f"{fmt.clip(repr(have[first]), 80)} where {fmt.clip(repr(want[first]), 80)} was expected)"
+    )
+
+
+def _row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(_value(v) for v in row)
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else round(float(value), 6)
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else round(value, 6)
+    if isinstance(value, memoryview):
+        return bytes(value)
+    return value

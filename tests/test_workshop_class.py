@@ -1,0 +1,160 @@
+"""A class on one PostgreSQL 15 server: ``workshop setup`` for three learners, the three
+checking side by side, and the student notebook run top to bottom on a learner's database
+with the reference solutions filled in.
+
+Every scenario is checked here: its reference solution passes (learner one), ``SELECT 1`` and
+the unchanged planted query fail (learner two), every recorded wrong answer fails (learner
+three), all at once on one two-core machine.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from sqlalchemy import create_engine, text
+
+import workbench as wb
+import workbench.demo.workshop as ws
+from workbench.cli import main
+from workbench.demo.workshop.result import CheckResult
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def server(pg_url: str) -> str:
+    """The PostgreSQL 15 server, as the account that creates the class's databases."""
+    return pg_url.rsplit("/", 1)[0] + "/postgres"
+
+
+@pytest.fixture(scope="module")
+def classroom(server: str) -> Iterator[ws.ClassSetup]:
+    prefix = f"wbt{uuid.uuid4().hex[:8]}"
+    done = ws.setup(server, learners=3, prefix=prefix, progress=False)
+    try:
+        yield done
+    finally:
+        ws.teardown(server, prefix=prefix)
+
+
+def test_setup_clones_a_database_per_learner_from_one_template(
+    server: str, classroom: ws.ClassSetup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prefix = classroom.template.removesuffix("_template")
+    assert [d.database for d in classroom.learners] == [f"{prefix}_{n}" for n in ("01", "02", "03")]
+    assert classroom.created == 3 and classroom.scale == ws.DEFAULT_SCALE
+    assert classroom.seconds < 60, classroom.seconds
+    engine = create_engine(server)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT datname, datistemplate, datallowconn FROM pg_database "
+                "WHERE datname LIKE :p ORDER BY datname"
+            ),
+            {"p": f"{prefix}%"},
+        ).all()
+    engine.dispose()
+    assert [r[0] for r in rows] == [*(d.database for d in classroom.learners), classroom.template]
+    assert rows[-1][1:] == (True, False)  # the template: clonable, closed to connections
+    for learner in classroom.learners:
+        with wb.connect(learner.url) as s:
+            assert wb.demo.is_loaded(s) and s.query("SELECT count(*) AS n FROM users").n[0] > 0
+            assert s.query("SELECT 1 AS x FROM pg_extension WHERE extname = 'pg_trgm'").x[0] == 1
+    # setting up again keeps what is there (seconds, nothing reloaded), and says it in JSON
+    assert main(["workshop", "setup", server, "--learners", "3", "--prefix", prefix, "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert [d["created"] for d in again["learners"]] == [False, False, False]
+    assert "@" in again["learners"][0]["url"] and again["seconds"] < 10
+
+
+def _answers(learner: int) -> list[tuple[str, str, Callable[[ws.Scenario], Any]]]:
+    """(scenario, label, answer of the bound scenario) for one learner's session."""
+    cases: list[tuple[str, str, Callable[[ws.Scenario], Any]]] = []
+    for sc in ws.SCENARIOS:
+        if learner == 0:
+            cases.append((sc.name, "reference", lambda b: b.solution))
+        elif learner == 1:
+            cases.append((sc.name, "SELECT 1", lambda b: "SELECT 1"))
+            cases.append((sc.name, "unchanged", lambda b: b.planted if b.kind == "code" else b.sql))
+        else:
+            for i in range(len(sc.wrong_answers)):
+                cases.append((sc.name, f"wrong {i}", lambda b, i=i: b.wrong_answers[i].answer))
+    return cases
+
+
+def test_three_learners_check_side_by_side(classroom: ws.ClassSetup, tmp_path: Path) -> None:
+    def learner(number: int) -> list[tuple[str, str, CheckResult, float]]:
+        done = []
+        with ws.connect(classroom.learners[number].url) as s:
+            for name, label, answer in _answers(number):
+                started = time.perf_counter()
+                result = ws.check(s, name, answer(ws.scenario(name).bind(s)), record=False)
+                done.append((name, label, result, time.perf_counter() - started))
+                ws.record(result, directory=tmp_path, learner=f"learner{number + 1}")
+        return done
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(3) as pool:
+        reference, tries, wrong = pool.map(learner, range(3))
+    wall = time.perf_counter() - started
+    for name, label, result, _ in reference:
+        assert result.passed, (name, label, result.message)
+        assert result.right and not result.wrong and result.next
+    for name, label, result, _ in tries + wrong:
+        assert not result.passed, (name, label, result.message)
+        assert result.wrong and result.next, (name, label)
+    for name, _, result, _ in wrong:
+        assert "a common mistake:" in result.wrong[-1], (name, result.message)
+    speedups = {name: r.speedup for name, _, r, _ in reference if r.speedup}
+    assert all(x >= ws.REQUIRED_SPEEDUP for x in speedups.values()), speedups
+    slowest = max(seconds for *_, seconds in reference + tries + wrong)
+    assert slowest < 30 and wall < 120, (slowest, wall)
+
+    report = ws.report(tmp_path).to_frame()
+    assert report.loc["learner1", "passed"] == len(ws.SCENARIOS)
+    assert report.loc["learner2", "passed"] == 0 and report.loc["learner3", "passed"] == 0
+    assert report.loc["learner2", "login_by_email"] == "✗2"
+
+
+def test_the_notebook_runs_on_a_learner_database_with_the_reference_solutions(
+    classroom: ws.ClassSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = tmp_path / "results"
+    monkeypatch.setenv("WORKBENCH_WORKSHOP_URL", classroom.learners[0].url)
+    monkeypatch.setenv("WORKBENCH_WORKSHOP_DIR", str(results))
+    monkeypatch.setenv("WORKBENCH_LEARNER", "ada")
+    notebook = nbformat.read(ROOT / "notebooks" / "03-workshop.ipynb", as_version=4)
+    for cell in notebook.cells:
+        name = cell.metadata.get("workshop", {}).get("scenario")
+        if name:  # the learner's answer cell, filled with the reference solution
+            cell.source = f'answer = ws.scenario("{name}").bind(s).solution'
+    work = tmp_path / "readonly"
+    work.mkdir()
+    work.chmod(0o555)  # the notebook folder is read-only: nothing may need to write there
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    )
+    try:
+        client.execute()
+    finally:
+        work.chmod(0o755)
+    outputs = json.dumps([c.get("outputs", []) for c in notebook.cells])
+    assert "Traceback" not in outputs and '"output_type": "error"' not in outputs
+    checks = [c for c in notebook.cells if c.source.startswith("ws.check(")]
+    verdicts = [c.outputs[0]["data"]["text/plain"] for c in checks]
+    assert len(verdicts) == len(ws.SCENARIOS)
+    for verdict in verdicts:
+        assert verdict.startswith("✅") and "passed" in verdict, verdict
+    assert list(work.iterdir()) == []
+    saved = json.loads((results / "ada.json").read_text())
+    assert all(saved["scenarios"][sc.name]["passed"] for sc in ws.SCENARIOS)
