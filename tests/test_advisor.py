@@ -88,7 +88,10 @@ def check_demo_advice(advice: Advice, *, method: str) -> None:
     )
     assert "new users(account_id, created_at" in (query.plan_after or "")
     assert query.improvement is not None and query.improvement > 2
-    assert query.speedup is not None and query.speedup > 1  # measured, in the sandbox
+    # measured in the sandbox: at this scale the statement takes a fraction of a millisecond
+    # and the measured ratio may sit in the noise; it must never be a significant slowdown
+    assert query.speedup is not None and query.measured is not None
+    assert not (query.measured.significant and query.measured.slower), query.measured.verdict
     assert rec.measured and rec.measured[0].baseline.runs >= 5
     assert query.values is not None and "most common value" in query.values
     assert rec.size_bytes and rec.size_bytes > 0
