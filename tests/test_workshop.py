@@ -252,3 +252,15 @@ def test_hints_reveal_one_at_a_time() -> None:
     button.click()
     assert "Hint 3." in shown.value and button.disabled
     assert ws.scenario("deep_pages").solution not in shown.value
+
+
+def test_results_go_to_the_learners_own_folder_when_the_class_folder_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "blocked").write_text("a file where the class folder should be")
+    monkeypatch.setenv("WORKBENCH_WORKSHOP_DIR", str(tmp_path / "blocked" / "results"))
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("WORKBENCH_LEARNER", "linus")
+    path = ws.record(CheckResult("big_sort", True))
+    assert path == tmp_path / "home" / "workshop" / "linus.json"
+    assert ws.progress().learners["linus"]["big_sort"]["passed"] is True

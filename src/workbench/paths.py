@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["workbench_home"]
+__all__ = ["workbench_home", "writable_dir"]
 
 
 def workbench_home() -> Path:
@@ -24,3 +24,30 @@ def workbench_home() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("workbench", appauthor=False))
+
+
+def writable_dir(preferred: str | Path, *, fallback: str) -> Path:
+    """``preferred`` when it can be created and written to, else ``fallback`` under
+    :func:`workbench_home` (a notebook folder on a JupyterHub is often read-only; the user's
+    own data directory is not).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> writable_dir(folder / "results", fallback="workshop") == folder / "results"
+    True
+    >>> (folder / "file").write_text("not a folder")
+    12
+    >>> writable_dir(folder / "file" / "results", fallback="workshop").name
+    'workshop'
+    """
+    import tempfile
+
+    path = Path(preferred).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".wb-probe-"):
+            pass
+    except OSError:
+        path = workbench_home() / fallback
+        path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -6,8 +6,8 @@ the teacher.
 True
 >>> [sc.name for sc in ws.SCENARIOS][:3]
 ['login_by_email', 'search_by_fragment', 'orders_of_a_day']
->>> ws.check(s, "orders_of_a_day", "SELECT 1", record=False).passed   # doctest: +SKIP
-False
+>>> ws.check(s, "orders_of_a_day", "SELECT 1", record=False).wrong     # s: SQLite here
+["the workshop's checks run on PostgreSQL with the demo data; this session is sqlite"]
 
 In a notebook (``notebooks/03-workshop.ipynb``)::
 
@@ -92,7 +92,7 @@ def check(session: Session, name: str, answer: Answer, *, record: bool = True) -
     The result says what was right, what was wrong and what to look at next; it is recorded
     in the learner's progress file unless ``record=False`` (or there was no answer).
 
-    >>> ws.check(s, "login_by_email", "", record=False).wrong          # doctest: +SKIP
+    >>> wb.demo.workshop.check(s, "login_by_email", "  -- later", record=False).wrong
     ['no answer yet']
     """
     from workbench import demo
@@ -131,7 +131,12 @@ def check(session: Session, name: str, answer: Answer, *, record: bool = True) -
         result.wrong += _known_mistake(bound, answer)
     result.seconds = time.perf_counter() - started
     if record and result.answered:
-        _record_result(result)
+        try:
+            _record_result(result)
+        except OSError as exc:  # the check still counts for the learner; say why it is not kept
+            from workbench.errors import warn
+
+            warn(f"this check could not be recorded ({exc}); set WORKBENCH_WORKSHOP_DIR")
     return result
 
 

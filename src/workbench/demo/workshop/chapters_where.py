@@ -8,7 +8,7 @@ from workbench.demo.workshop.model import Scenario, WrongAnswer
 __all__ = ["WHERE_SCENARIOS"]
 
 _EMAIL = "SELECT id, email, full_name FROM users WHERE lower(email) = '{email}'"
-_FRAGMENT = "SELECT id, email FROM users WHERE email LIKE '%{fragment}%'"
+_FRAGMENT = "SELECT id, email FROM users WHERE email ILIKE '%{fragment}%'"
 _DAY = "SELECT id, user_id, total_cents, created_at FROM orders WHERE {where}"
 _HISTORY = (
     "SELECT id, status, total_cents, created_at FROM orders "
@@ -81,15 +81,16 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
         name="search_by_fragment",
         chapter="2 · LIKE with a leading wildcard",
         title="The support search box",
-        story="Support staff find users by any part of their e-mail address. Searching for "
-        "`{fragment}` runs `email LIKE '%{fragment}%'`, and takes as long as reading every user.",
+        story="Support staff find users by any part of their e-mail address, in any case. "
+        "Searching for `{fragment}` runs `email ILIKE '%{fragment}%'`, and takes as long as "
+        "reading every user.",
         task="Make the search at least 10× faster, returning exactly the same users. The "
-        "pattern must keep matching anywhere in the address. Your answer: the DDL, and the "
-        "query.",
+        "pattern must keep matching anywhere in the address, in any case. Your answer: the "
+        "DDL, and the query.",
         sql=_FRAGMENT,
         lookups={
-            "fragment": "SELECT split_part(split_part(email, '.', 2), '@', 1) FROM users "
-            "ORDER BY id LIMIT 1 OFFSET (SELECT count(*) / 4 FROM users)"
+            "fragment": "SELECT lower(split_part(split_part(email, '.', 2), '@', 1)) "
+            "FROM users ORDER BY id LIMIT 1 OFFSET (SELECT count(*) / 4 FROM users)"
         },
         solution="CREATE EXTENSION IF NOT EXISTS pg_trgm;\n"
         "CREATE INDEX users_email_trgm_idx ON users USING gin (email gin_trgm_ops);\n" + _FRAGMENT,
@@ -99,18 +100,20 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
             "A B-tree finds a prefix. With `%` first, every position of every address is a "
             "possible start. An index of the pieces of each string can narrow it down.",
             "The `pg_trgm` extension splits strings into three-letter pieces (trigrams); its "
-            "operator class `gin_trgm_ops` lets a GIN index serve `LIKE '%...%'`.",
+            "operator class `gin_trgm_ops` lets a GIN index serve `LIKE` and `ILIKE '%...%'`.",
         ),
         wrong_answers=(
             WrongAnswer(
-                "SELECT id, email FROM users WHERE email LIKE '{fragment}%'",
-                "Without the leading `%` the pattern can use a B-tree, but it only finds "
+                "SELECT id, email FROM users WHERE email ILIKE '{fragment}%'",
+                "Without the leading `%` the pattern has a prefix, but it only finds "
                 "addresses that start with the fragment: another question, 0 rows here.",
             ),
             WrongAnswer(
-                "CREATE INDEX ON users (email text_pattern_ops);\n" + _FRAGMENT,
-                "`text_pattern_ops` lets a B-tree serve a prefix (`LIKE 'abc%'`); with a "
-                "leading `%` there is no prefix, and the plan still reads every row.",
+                "CREATE INDEX ON users (lower(email) text_pattern_ops);\n"
+                "SELECT id, email FROM users WHERE lower(email) LIKE '%{fragment}%'",
+                "The same rows, and `text_pattern_ops` lets a B-tree serve a prefix "
+                "(`LIKE 'abc%'`); with a leading `%` there is no prefix, and the plan still "
+                "reads every row.",
             ),
         ),
         objectives=(

@@ -79,8 +79,9 @@ learner's own embedded PostgreSQL 18 and loads the demo data at `{SCALE_ENV}` (d
 start, the notebook says so: the workshop never falls back to SQLite.
 
 **Read-only notebook folders.** Check results go to `WORKBENCH_WORKSHOP_DIR` when set (a
-folder the whole class can write: `install -d -m 1777 /srv/workshop/results`), else to
-`workshop/` in the learner's own workbench directory. One small JSON file per learner
+folder the whole class can write: `install -d -m 1777 /srv/workshop/results`), else (or when
+that folder cannot be written) to `workshop/` in the learner's own workbench directory; nothing
+is written to the notebook folder, which may be read-only. One small JSON file per learner
 (`WORKBENCH_LEARNER`, else `JUPYTERHUB_USER`, else the login name).
 
 **The class's progress:** `workbench workshop-report /srv/workshop/results` (or

@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.paths import workbench_home
+from workbench.paths import workbench_home, writable_dir
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,9 +41,12 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.@-]+")
 
 
 def results_dir() -> Path:
-    """Where check results are recorded (see the module's docstring)."""
+    """Where check results are recorded (see the module's docstring); a class folder that
+    cannot be written falls back to the learner's own."""
     override = os.environ.get("WORKBENCH_WORKSHOP_DIR")
-    return Path(override).expanduser() if override else workbench_home() / "workshop"
+    if override:
+        return writable_dir(override, fallback="workshop")
+    return workbench_home() / "workshop"
 
 
 def learner_name() -> str:
