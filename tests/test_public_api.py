@@ -40,7 +40,8 @@ def test_errors_share_one_root() -> None:
 def test_import_is_light() -> None:
     code = (
         "import sys, json, workbench; print(json.dumps(sorted(m for m in ('pandas', "
-        "'sqlalchemy', 'numpy', 'sqlglot', 'anthropic', 'matplotlib', 'psycopg', 'duckdb') "
+        "'sqlalchemy', 'numpy', 'sqlglot', 'anthropic', 'matplotlib', 'psycopg', 'duckdb', "
+        "'typing', 'mcp', 'httpx') "
         "if m in sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

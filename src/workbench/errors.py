@@ -29,8 +29,13 @@ the workbench's internals (set ``WORKBENCH_TRACEBACKS=1`` to see those).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import Any
+
+# `typing` costs ~10 ms at import and every `import workbench` loads this module: annotations
+# are strings here, so the names are only needed by type checkers
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = [
     "ArchitectError",
