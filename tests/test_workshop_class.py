@@ -39,12 +39,20 @@ def server(pg_url: str) -> str:
 
 @pytest.fixture(scope="module")
 def classroom(server: str) -> Iterator[ws.ClassSetup]:
+    """Three learners who connect as a role of their own (not a superuser): it owns their
+    databases and the demo tables, as on a hub."""
     prefix = f"wbt{uuid.uuid4().hex[:8]}"
-    done = ws.setup(server, learners=3, prefix=prefix, progress=False)
+    role = f"{prefix}_learner"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
     try:
-        yield done
+        yield ws.setup(server, learners=3, prefix=prefix, owner=role, progress=False)
     finally:
         ws.teardown(server, prefix=prefix)
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        admin.dispose()
 
 
 def test_setup_clones_a_database_per_learner_from_one_template(
@@ -70,8 +78,14 @@ def test_setup_clones_a_database_per_learner_from_one_template(
         with wb.connect(learner.url) as s:
             assert wb.demo.is_loaded(s) and s.query("SELECT count(*) AS n FROM users").n[0] > 0
             assert s.query("SELECT 1 AS x FROM pg_extension WHERE extname = 'pg_trgm'").x[0] == 1
+            who = s.query(
+                "SELECT current_user AS u, usesuper AS su FROM pg_user WHERE usename = current_user"
+            )
+            assert who.u[0] == f"{prefix}_learner" and not who.su[0]
     # setting up again keeps what is there (seconds, nothing reloaded), and says it in JSON
-    assert main(["workshop", "setup", server, "--learners", "3", "--prefix", prefix, "--json"]) == 0
+    role = f"{prefix}_learner"
+    command = ["workshop", "setup", server, "--learners", "3", "--prefix", prefix, "--owner", role]
+    assert main([*command, "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert [d["created"] for d in again["learners"]] == [False, False, False]
     assert "@" in again["learners"][0]["url"] and again["seconds"] < 10

@@ -242,7 +242,8 @@ def setup(
     may create databases), cloned from ``<prefix>_template`` with the demo data at ``scale``.
     Existing learner databases are kept unless ``replace``; ``owner`` becomes the owner of the
     databases and the demo tables (the role learners connect as: it must own the tables to
-    create indexes and statistics in the checks).
+    create indexes and statistics in the checks), and the learners' URLs name it (without a
+    password: the hub's configuration adds it).
 
     >>> wb.demo.workshop.setup("postgresql://admin@db/postgres", learners=30)  # doctest: +SKIP
     """
@@ -284,7 +285,10 @@ def setup(
             created = _create(admin, name, template=template, owner=owner, comment=LEARNER_COMMENT)
             if created and (number == 1 or number % 10 == 0 or number == len(names)):
                 say(f"created {number} of {len(names)} learner databases")
-            learner_url = make_url(url).set(database=name).render_as_string(hide_password=False)
+            target = make_url(url).set(database=name)
+            if owner:  # learners connect as the owner role (its password is the hub's to add)
+                target = target.set(username=owner, password=None)
+            learner_url = target.render_as_string(hide_password=False)
             databases.append(LearnerDatabase(learner, name, learner_url, created))
     finally:
         admin.dispose()
