@@ -10,6 +10,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from .conftest import MARIADB_URL, _port_open, require
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -28,7 +30,11 @@ def test_notebooks_are_committed_without_outputs(path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, embedded_session: object) -> None:
+def test_notebook_runs_top_to_bottom(
+    path: Path, tmp_path: Path, embedded_session: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if path.name.startswith("05"):  # MariaDB only where the URL of a scratch database is given
+        monkeypatch.setenv("WORKBENCH_MARIADB_URL", _scratch_mariadb())
     work = tmp_path / "work"
     work.mkdir()
     shutil.copy(path, work)
@@ -56,8 +62,23 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, embedded_sessio
         assert len(verdicts) >= 12
         assert all(v.startswith("❌") and "no answer yet" in v for v in verdicts), verdicts
     if path.name.startswith("02"):
-        report = (work / "reports" / "guided-investigation.html").read_text()
+        (folder,) = (work / "investigations").iterdir()
+        report = (folder / "report.html").read_text()
         assert "faster" in text
         # a significant verdict, the learner's hypothesis and conclusion in the report
         assert "× faster (95% CI" in report and "The hypothesis holds" in report
         assert "Hypothesis" in report and "cannot show a difference at 95%" in text
+    if path.name.startswith("05"):  # every engine compared, and the files it made removed
+        assert "'mariadb'" in text and "MariaDB left out" not in text
+        assert notebook.cells[-1].outputs[0]["data"]["text/plain"] == "False"
+
+
+def _scratch_mariadb() -> str:
+    from sqlalchemy import create_engine, text
+
+    require(_port_open("127.0.0.1", 3306), "MariaDB on 127.0.0.1:3306")
+    engine = create_engine(MARIADB_URL)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE DATABASE IF NOT EXISTS workbench_notebook05"))
+    engine.dispose()
+    return MARIADB_URL.rsplit("/", 1)[0] + "/workbench_notebook05"

@@ -469,3 +469,28 @@ def test_the_database_tab_checks_health_and_advises_indexes(panel: Workbench) ->
         "advice = s.advise(['SELECT id, status FROM orders WHERE user_id = 4242'])"
     )
     assert "user_id" not in str(panel.session.table("orders").indexes)  # rolled back
+
+
+def test_a_panel_makes_its_investigation_folder_only_when_something_is_recorded(
+    embedded_session: wb.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    panel = Workbench(embedded_session, background=False, namespace={})
+    assert not (tmp_path / "investigations").exists()  # opened, nothing recorded yet
+    panel.buttons["explain"].click()
+    (folder,) = (tmp_path / "investigations").iterdir()
+    assert len(wb.Investigation.load(folder)) == 1
+
+
+def test_investigations_go_to_the_user_s_folder_when_the_notebook_s_cannot_be_written(
+    embedded_session: wb.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notebooks = tmp_path / "notebooks"  # where "investigations" is taken (read-only works alike)
+    notebooks.mkdir()
+    (notebooks / "investigations").write_text("not a folder")
+    monkeypatch.chdir(notebooks)
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
+    inv = wb.Investigation("read-only notebooks", session=embedded_session)
+    assert inv.folder.parent == tmp_path / "home" / "investigations"
+    report = inv.export(inv.folder / "report.html")
+    assert report.is_file() and "read-only notebooks" in report.read_text()

@@ -100,6 +100,8 @@ def _answers(learner: int) -> list[tuple[str, str, Callable[[ws.Scenario], Any]]
         elif learner == 1:
             cases.append((sc.name, "SELECT 1", lambda b: "SELECT 1"))
             cases.append((sc.name, "unchanged", lambda b: b.planted if b.kind == "code" else b.sql))
+            if sc.kind != "code":  # an answer the server refuses: said, not raised
+                cases.append((sc.name, "broken", lambda b: "CREATE INDEX ON no_such_table (x)"))
         else:
             for i in range(len(sc.wrong_answers)):
                 cases.append((sc.name, f"wrong {i}", lambda b, i=i: b.wrong_answers[i].answer))
@@ -129,6 +131,10 @@ def test_three_learners_check_side_by_side(classroom: ws.ClassSetup, tmp_path: P
         assert result.wrong and result.next, (name, label)
     for name, _, result, _ in wrong:
         assert "a common mistake:" in result.wrong[-1], (name, result.message)
+    for name, label, result, _ in tries:
+        if label == "broken":
+            said = result.wrong[0]
+            assert "no_such_table" in said or "rewrite" in said, (name, result.message)
     speedups = {name: r.speedup for name, _, r, _ in reference if r.speedup}
     assert all(x >= ws.REQUIRED_SPEEDUP for x in speedups.values()), speedups
     slowest = max(seconds for *_, seconds in reference + tries + wrong)
@@ -137,7 +143,7 @@ def test_three_learners_check_side_by_side(classroom: ws.ClassSetup, tmp_path: P
     report = ws.report(tmp_path).to_frame()
     assert report.loc["learner1", "passed"] == len(ws.SCENARIOS)
     assert report.loc["learner2", "passed"] == 0 and report.loc["learner3", "passed"] == 0
-    assert report.loc["learner2", "login_by_email"] == "✗2"
+    assert report.loc["learner2", "login_by_email"] == "✗3"  # SELECT 1, unchanged, broken
 
 
 def test_the_notebook_runs_on_a_learner_database_with_the_reference_solutions(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["workbench_home", "writable_dir"]
+__all__ = ["workbench_home", "writable_dir", "writable_place"]
 
 
 def workbench_home() -> Path:
@@ -51,3 +51,30 @@ def writable_dir(preferred: str | Path, *, fallback: str) -> Path:
         path = workbench_home() / fallback
         path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def writable_place(preferred: str | Path, *, fallback: str) -> Path:
+    """Like :func:`writable_dir`, but creates nothing: ``preferred`` when the nearest folder of
+    it that exists can be written to, else ``fallback`` under :func:`workbench_home`. For
+    folders made only when something is written there (an investigation opened and left empty
+    leaves nothing behind).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> writable_place(folder / "investigations" / "a", fallback="investigations").parent.name
+    'investigations'
+    >>> (folder / "investigations").exists()
+    False
+    >>> (folder / "file").write_text("not a folder")
+    12
+    >>> writable_place(folder / "file" / "a", fallback="investigations") == (
+    ...     workbench_home() / "investigations" / "a")
+    True
+    """
+    path = Path(preferred).expanduser()
+    existing = path.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+        return path
+    return workbench_home() / fallback / path.name

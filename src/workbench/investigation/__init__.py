@@ -26,6 +26,7 @@ from workbench.investigation.steps import (
     default_title,
     step_from_dict,
 )
+from workbench.paths import writable_place
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,7 +80,11 @@ class Investigation:
         self.environment: dict[str, Any] = {}
         if folder is None:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            folder = Path("investigations") / f"{stamp}-{_slug(self.title)}"
+            # under the notebook's folder, or the user's own when that is read-only (a class
+            # on one JupyterHub)
+            folder = writable_place(
+                Path("investigations") / f"{stamp}-{_slug(self.title)}", fallback="investigations"
+            )
         self.folder = Path(folder)
         # lazy: nothing on disk until the first step (a panel opened and left empty leaves no
         # folder behind)

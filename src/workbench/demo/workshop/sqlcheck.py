@@ -31,7 +31,7 @@ from workbench.demo.workshop.measure import (
     timings,
 )
 from workbench.demo.workshop.result import CheckResult
-from workbench.errors import LockTimeoutError, QueryError, UnsafeStatementError, WorkbenchError
+from workbench.errors import LockTimeoutError, WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.demo.workshop.model import Scenario
@@ -80,24 +80,28 @@ def check_sql(session: Session, scenario: Scenario, text: str) -> CheckResult:
         )
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return _in_sandbox(session, scenario, parsed, query, token)
+            result = _in_sandbox(session, scenario, parsed, query, token)
         except LockTimeoutError as exc:
-            if attempt == ATTEMPTS:
-                return CheckResult(
-                    scenario.name,
-                    False,
-                    wrong=[f"the check waited too long for a lock: {exc.message}"],
-                    next="another session holds a lock on the table; run the check again in "
-                    "a moment (a database of your own avoids this: see the class setup)",
-                )
-            time.sleep(0.5 * attempt)
-        except (QueryError, UnsafeStatementError) as exc:
+            if attempt < ATTEMPTS:
+                time.sleep(0.5 * attempt)
+                continue
+            return CheckResult(
+                scenario.name,
+                False,
+                wrong=[f"the check waited too long for a lock: {exc.message}"],
+                next="another session holds a lock on the table; run the check again in "
+                "a moment (a database of your own avoids this: see the class setup)",
+            )
+        except WorkbenchError as exc:  # the engine refused a statement of the answer, or timed out
             return CheckResult(
                 scenario.name,
                 False,
                 wrong=[f"a statement of the answer failed: {_engine_text(exc)}"],
                 next=exc.hint or "fix the statement and run the check again",
             )
+        if parsed.notes:
+            result.next = " ".join([*parsed.notes, result.next]).strip()
+        return result
     raise AssertionError("unreachable")  # pragma: no cover
 
 
