@@ -18,9 +18,19 @@ _PAGE = (
     "ORDER BY created_at DESC, id DESC LIMIT 20{offset}"
 )
 _MIDDLE = "(SELECT count(*) / 2 / 20 * 20 FROM orders)"
+_THIRD = "(SELECT count(*) / 3 / 20 * 20 FROM orders)"
 _NEWEST = (
     "SELECT u.id, u.email, {count} AS orders FROM users u {join} orders o ON o.user_id = u.id "
     "GROUP BY u.id ORDER BY u.id DESC LIMIT 20"
+)
+# the newest users have placed no order yet in the demo data: the checks give some of them a
+# few (0 to 3 each), so that an answer which leaves the orders out cannot return the same rows
+_NEW_ORDERS = (
+    "INSERT INTO orders (id, user_id, status, total_cents, currency, shipping_country, "
+    "created_at) SELECT m.top + row_number() OVER (ORDER BY u.id, g), u.id, 'paid', "
+    "500 * g + u.id % 97, 'EUR', 'DE', timestamp '2025-06-30 12:00:00' - g * interval '1 day' "
+    "FROM ({users}) u CROSS JOIN LATERAL generate_series(1, u.id % 4) g "
+    "CROSS JOIN (SELECT max(id) AS top FROM orders) m"
 )
 _PENDING = (
     "SELECT o.id, o.created_at, o.total_cents, u.email FROM orders o "
@@ -85,7 +95,7 @@ PLAN_SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         name="deep_pages",
         chapter="7 · Pagination: keyset instead of OFFSET",
-        title="Page {page} of the order list",
+        title="A page deep in the order list",
         story="The back office lists orders newest first, twenty per page, with OFFSET. Page "
         "{page} skips {offset} rows: the database produces every one of them and throws them "
         "away. The previous page ended with the order placed at {last_created_at} with id "
@@ -102,6 +112,21 @@ PLAN_SCENARIOS: tuple[Scenario, ...] = (
             "last_id": "SELECT id FROM orders ORDER BY created_at DESC, id DESC "
             f"LIMIT 1 OFFSET {_MIDDLE} - 1",
         },
+        variants={
+            "offset": f"SELECT {_THIRD}",
+            "last_created_at": "SELECT created_at FROM orders ORDER BY created_at DESC, id DESC "
+            f"LIMIT 1 OFFSET {_THIRD} - 1",
+            "last_id": "SELECT id FROM orders ORDER BY created_at DESC, id DESC "
+            f"LIMIT 1 OFFSET {_THIRD} - 1",
+        },
+        setup=(
+            # an order placed at the same moment as the previous page's last one, with a
+            # lower id: it belongs first on this page (a keyset on created_at alone skips it,
+            # and ids do not follow created_at here)
+            "INSERT INTO orders (id, user_id, status, total_cents, currency, shipping_country, "
+            "created_at) SELECT -1, min(id), 'paid', 1234, 'EUR', 'DE', '{last_created_at}' "
+            "FROM users",
+        ),
         solution=_PAGE.format(
             where="WHERE (created_at, id) < ('{last_created_at}', {last_id}) ", offset=""
         ),
@@ -120,6 +145,19 @@ PLAN_SCENARIOS: tuple[Scenario, ...] = (
                 ),
                 "`<=` includes the last row of the previous page: this page starts one row "
                 "too early.",
+            ),
+            WrongAnswer(
+                _PAGE.format(where="WHERE created_at < '{last_created_at}' ", offset=""),
+                "After the previous page's moment, but not after its row: an order placed at "
+                "the same moment with a lower id belongs on this page and is skipped. Compare "
+                "(created_at, id) together.",
+            ),
+            WrongAnswer(
+                _PAGE.format(where="WHERE id < {last_id} ", offset="").replace(
+                    "ORDER BY created_at DESC, id DESC", "ORDER BY id DESC"
+                ),
+                "Ids mostly follow the order dates, but not always: the page is ordered by "
+                "created_at, and a row whose id is out of step lands on the wrong page.",
             ),
             WrongAnswer(
                 "CREATE INDEX ON orders (created_at DESC, id DESC);\n"
@@ -147,6 +185,7 @@ PLAN_SCENARIOS: tuple[Scenario, ...] = (
         task="Make it at least 10× faster, with the same twenty rows in the same order (an "
         "index, a rewrite, or both).",
         sql=_NEWEST.format(count="count(o.id)", join="LEFT JOIN"),
+        setup=(_NEW_ORDERS.format(users="SELECT id FROM users ORDER BY id DESC LIMIT 20"),),
         solution="CREATE INDEX orders_user_id_idx ON orders (user_id);\n"
         + _NEWEST.format(count="count(o.id)", join="LEFT JOIN"),
         ordered=True,
@@ -159,6 +198,11 @@ PLAN_SCENARIOS: tuple[Scenario, ...] = (
             "in `user_id` order?",
         ),
         wrong_answers=(
+            WrongAnswer(
+                "SELECT id, email, 0 AS orders FROM users ORDER BY id DESC LIMIT 20",
+                "Fast, and right only while nobody new has ordered: the page must count the "
+                "orders, and the check gives some of these users a few.",
+            ),
             WrongAnswer(
                 _NEWEST.format(count="count(*)", join="LEFT JOIN"),
                 "count(*) counts joined rows: a user without orders still has one (with NULLs "
@@ -354,6 +398,12 @@ PLAN_SCENARIOS: tuple[Scenario, ...] = (
         planted=_app("list_users"),
         kind="code",
         ordered=True,
+        setup=(
+            _NEW_ORDERS.format(
+                users="SELECT id FROM users WHERE status = 'active' "
+                "ORDER BY created_at DESC LIMIT 50"
+            ),
+        ),
         hints=(
             "Run `list_users` under `with s.capture() as cap:` and look at `cap.repeated`: "
             "which statements repeat, and which line of the app sends them?",
@@ -398,9 +448,13 @@ PLAN_SCENARIOS: tuple[Scenario, ...] = (
         "and without your indexes.",
         sql=_HISTORY,
         lookups={
-            "user": "SELECT user_id FROM orders GROUP BY user_id "
+            "user": "SELECT user_id FROM orders WHERE user_id >= 1000 GROUP BY user_id "
             "ORDER BY abs(count(*) - 50), user_id LIMIT 1",
             "next_id": "SELECT max(id) + 1 FROM orders",
+        },
+        variants={
+            "user": "SELECT user_id FROM orders WHERE user_id >= 1000 GROUP BY user_id "
+            "ORDER BY abs(count(*) - 50), user_id LIMIT 1 OFFSET 1",
         },
         write_sql="INSERT INTO orders (id, user_id, status, total_cents, currency, "
         "shipping_country, created_at) VALUES ({next_id}, {user}, 'pending', 4200, 'EUR', 'DE', "

@@ -35,6 +35,10 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
             "email": "SELECT lower(email) FROM users ORDER BY id LIMIT 1 "
             "OFFSET (SELECT count(*) / 3 FROM users)"
         },
+        variants={
+            "email": "SELECT lower(email) FROM users ORDER BY id LIMIT 1 "
+            "OFFSET (SELECT count(*) * 2 / 3 FROM users)"
+        },
         solution="CREATE INDEX users_lower_email_idx ON users (lower(email));\n" + _EMAIL,
         hints=(
             "Explain the query with `analyze=True`: which node reads `users`, and how many "
@@ -92,6 +96,10 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
             "fragment": "SELECT lower(split_part(split_part(email, '.', 2), '@', 1)) "
             "FROM users ORDER BY id LIMIT 1 OFFSET (SELECT count(*) / 4 FROM users)"
         },
+        variants={
+            "fragment": "SELECT lower(split_part(split_part(email, '.', 2), '@', 1)) "
+            "FROM users ORDER BY id LIMIT 1 OFFSET (SELECT count(*) * 3 / 4 FROM users)"
+        },
         solution="CREATE EXTENSION IF NOT EXISTS pg_trgm;\n"
         "CREATE INDEX users_email_trgm_idx ON users USING gin (email gin_trgm_ops);\n" + _FRAGMENT,
         hints=(
@@ -140,6 +148,16 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
         sql=_DAY.format(where="date(created_at) = '2025-06-01'"),
         solution=_DAY.format(where="created_at >= '2025-06-01' AND created_at < '2025-06-02'"),
         fix="query",
+        setup=(
+            # the edges of the day, where a careless range goes wrong (the demo's timestamps
+            # are whole seconds and never midnight: without these rows no trap would show)
+            "INSERT INTO orders (id, user_id, status, total_cents, currency, shipping_country, "
+            "created_at) SELECT m.top + n, m.customer, 'paid', 1000 * n, 'EUR', 'DE', at "
+            "FROM (SELECT max(id) AS top, (SELECT min(id) FROM users) AS customer "
+            "FROM orders) m, (VALUES (1, timestamp '2025-06-01 00:00:00'), "
+            "(2, timestamp '2025-06-01 23:59:59.5'), (3, timestamp '2025-06-02 00:00:00')) "
+            "AS edges (n, at)",
+        ),
         hints=(
             "Which index could serve this query? Look at the Filter line: why can the planner "
             "not turn it into an Index Cond?",
@@ -153,6 +171,16 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
                 _DAY.format(where="created_at = '2025-06-01'"),
                 "The index is used, but a date literal compared with a timestamp means "
                 "midnight: only orders placed at exactly 00:00:00 match (none do).",
+            ),
+            WrongAnswer(
+                _DAY.format(where="created_at BETWEEN '2025-06-01' AND '2025-06-02'"),
+                "BETWEEN includes both ends: an order placed at the next midnight belongs to "
+                "June 2 and is listed here too.",
+            ),
+            WrongAnswer(
+                _DAY.format(where="created_at BETWEEN '2025-06-01' AND '2025-06-01 23:59:59'"),
+                "Timestamps have fractions of a second: an order at 23:59:59.5 is missed. "
+                "Compare with the next midnight, excluded (`<`), instead.",
             ),
             WrongAnswer(
                 _DAY.format(where="created_at::date = '2025-06-01'"),
@@ -182,8 +210,12 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
         "order of its columns.",
         sql=_HISTORY,
         lookups={
-            "user": "SELECT user_id FROM orders GROUP BY user_id "
+            "user": "SELECT user_id FROM orders WHERE user_id >= 1000 GROUP BY user_id "
             "ORDER BY abs(count(*) - 30), user_id LIMIT 1"
+        },
+        variants={
+            "user": "SELECT user_id FROM orders WHERE user_id >= 1000 GROUP BY user_id "
+            "ORDER BY abs(count(*) - 30), user_id LIMIT 1 OFFSET 1"
         },
         solution="CREATE INDEX orders_user_id_created_at_idx ON orders (user_id, created_at)",
         hints=(

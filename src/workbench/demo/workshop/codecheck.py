@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -35,13 +35,17 @@ _PLANTED: weakref.WeakKeyDictionary[Any, dict[str, tuple[Any, Profile | None]]] 
 )
 
 
-def run_handler(session: Session, handler: Callable[..., Any]) -> Any:
+def run_handler(session: Session, handler: Callable[..., Any], *, setup: Sequence[str] = ()) -> Any:
     """Call ``handler(db)`` with an ORM session on ``session``'s database, inside a
-    transaction that is rolled back afterwards (a ``db.commit()`` only ends a savepoint)."""
+    transaction that is rolled back afterwards (a ``db.commit()`` only ends a savepoint).
+    ``setup``: statements run first in that transaction (the check's planted rows)."""
+    from sqlalchemy import text
     from sqlalchemy.orm import Session as OrmSession
 
     with session.engine.connect() as conn:
         outer = conn.begin()
+        for statement in setup:
+            conn.execute(text(statement))
         db = OrmSession(bind=conn, join_transaction_mode="create_savepoint")
         try:
             return handler(db)
@@ -63,10 +67,13 @@ def check_code(session: Session, scenario: Scenario, answer: Any) -> CheckResult
         )
     planted = scenario.planted
     assert planted is not None, "a code scenario names its planted handler"
-    expected = _planted(session, name, planted)[0]
+    # the check's own rows (orders for users who had none) come first, in the rolled-back
+    # transaction: a result computed earlier, or one that leaves the orders out, differs
+    setup = scenario.setup
+    expected = _planted(session, name, planted, setup)[0]
     with session.capture() as cap:
         try:
-            got = run_handler(session, answer)
+            got = run_handler(session, answer, setup=setup)
         except NotImplementedError:
             return CheckResult(
                 name,
@@ -91,6 +98,7 @@ def check_code(session: Session, scenario: Scenario, answer: Any) -> CheckResult
             name, False, wrong=[detail], next="compare with list_users(db), field by field"
         )
     right = [f"the same {len(expected)} users, fields and order as list_users"]
+    sent = len(cap) - len(setup)  # the handler's statements, not the check's own
     repeated = cap.n_plus_one()
     if repeated:
         group = repeated[0]
@@ -100,24 +108,27 @@ def check_code(session: Session, scenario: Scenario, answer: Any) -> CheckResult
             False,
             right=right,
             wrong=[
-                f"{len(cap)} statements, one of them {group['count']} times "
+                f"{sent} statements, one of them {group['count']} times "
                 f"({group.get('sql', '')[:90]}…) from {where}: still an N+1"
             ],
             next=scenario.hints[-1],
         )
-    if len(cap) > MAX_STATEMENTS:
+    if sent > MAX_STATEMENTS:
         return CheckResult(
             name,
             False,
             right=right,
-            wrong=[f"{len(cap)} statements; a constant few (at most {MAX_STATEMENTS}) will do"],
+            wrong=[f"{sent} statements; a constant few (at most {MAX_STATEMENTS}) will do"],
             next=scenario.hints[-1],
         )
-    right.append(f"{len(cap)} statement{'s' if len(cap) != 1 else ''}, none repeated")
-    before = _planted(session, name, planted, profiled=True)[1]
+    right.append(f"{sent} statement{'s' if sent != 1 else ''}, none repeated")
+    before = _planted(session, name, planted, setup, profiled=True)[1]
     assert before is not None
     after = session.profile(
-        lambda: run_handler(session, answer), runs=ANSWER_RUNS, warmup=1, label="your answer"
+        lambda: run_handler(session, answer, setup=setup),
+        runs=ANSWER_RUNS,
+        warmup=1,
+        label="your answer",
     )
     comparison = before.compare(after)
     result = CheckResult(name, False, right, comparison=comparison)
@@ -132,15 +143,23 @@ def check_code(session: Session, scenario: Scenario, answer: Any) -> CheckResult
 
 
 def _planted(
-    session: Session, name: str, handler: Callable[..., Any], *, profiled: bool = False
+    session: Session,
+    name: str,
+    handler: Callable[..., Any],
+    setup: Sequence[str],
+    *,
+    profiled: bool = False,
 ) -> tuple[Any, Profile | None]:
     cache = _PLANTED.setdefault(session.engine, {})
     result, profile = cache.get(name, (None, None))
     if result is None:
-        result = run_handler(session, handler)
+        result = run_handler(session, handler, setup=setup)
     if profiled and profile is None:
         profile = session.profile(
-            lambda: run_handler(session, handler), runs=PLANTED_RUNS, warmup=1, label="planted"
+            lambda: run_handler(session, handler, setup=setup),
+            runs=PLANTED_RUNS,
+            warmup=1,
+            label="planted",
         )
     cache[name] = (result, profile)
     return result, profile

@@ -1,5 +1,7 @@
-"""What the student notebook shows: a scenario's card (story, task, objectives, time, the
-planted query) and its hints, revealed one at a time, never the answer.
+"""What the student notebook shows: a scenario's card (its topic, story, task, time, the
+planted query) and its hints, revealed one at a time, never the answer. The card names the
+topic, not the technique that solves it, and keeps the learning objectives for the
+instructor guide: both would say the answer before the first hint.
 
 In Jupyter, :func:`hints` is a button that reveals the next hint each time it is pressed
 (ipywidgets); without widgets, each hint is a collapsed ``<details>`` block, opened by a click.
@@ -34,13 +36,11 @@ class Card:
     def to_text(self) -> str:
         sc = self.scenario
         lines = [
-            f"{sc.chapter}: {sc.title}  (about {sc.minutes} min)",
+            f"{sc.topic}: {sc.title}  (about {sc.minutes} min)",
             "",
             sc.story,
             "",
             f"Task: {sc.task}",
-            "",
-            "You will learn to: " + "; ".join(sc.objectives),
         ]
         if sc.kind != "code":
             lines += ["", "The planted query:", f"    {sc.sql}"]
@@ -51,7 +51,6 @@ class Card:
 
     def _repr_html_(self) -> str:
         sc = self.scenario
-        objectives = "".join(f"<li>{escape(o)}</li>" for o in sc.objectives)
         query = (
             ""
             if sc.kind == "code"
@@ -59,10 +58,9 @@ class Card:
             f"<pre>{escape(sc.sql)}</pre>"
         )
         return (
-            f"<div class='wb-scenario'><h3>{escape(sc.chapter)}: {escape(sc.title)}</h3>"
+            f"<div class='wb-scenario'><h3>{escape(sc.topic)}: {escape(sc.title)}</h3>"
             f"<p><i>About {sc.minutes} minutes.</i></p>{render_markdown(sc.story)}"
-            f"<p><b>Task.</b></p>{render_markdown(sc.task)}"
-            f"<p><b>You will learn to</b></p><ul>{objectives}</ul>{query}</div>"
+            f"<p><b>Task.</b></p>{render_markdown(sc.task)}{query}</div>"
         )
 
 
@@ -81,7 +79,8 @@ class Hints:
         return f"<div class='wb-hints'>{blocks}</div>"
 
     def __repr__(self) -> str:
-        return f"{len(self.scenario.hints)} hints: open them one at a time (hints(name).reveal())"
+        n = len(self.scenario.hints)
+        return f"{n} hints, to open one at a time: .reveal(1), then .reveal(2), up to .reveal({n})"
 
     def reveal(self, number: int) -> str:
         """Hint ``number`` (from 1), as text."""

@@ -18,6 +18,11 @@ from workbench.demo.workshop.catalogue import PRIMER, SCENARIOS
 from workbench.demo.workshop.classroom import DEFAULT_SCALE, MIN_SCALE, SCALE_ENV, URL_ENV
 from workbench.demo.workshop.measure import REQUIRED_SPEEDUP
 from workbench.demo.workshop.model import Scenario
+from workbench.demo.workshop.sqlcheck import (
+    OTHER_VALUE_SPEEDUP,
+    WORK_MEM_FLOOR_KB,
+    WORK_MEM_PER_DISK,
+)
 
 __all__ = ["instructor_guide"]
 
@@ -26,8 +31,9 @@ _CHECKS = {
     "Comparison of repeated runs of both queries in one rolled-back transaction)",
     "estimate": "the same rows, then the planner's row estimate for the table within 3× of "
     "the actual rows",
-    "spill": "the same rows in the same order, then no node of the plan spilling to disk "
-    "(work_mem capped at 1 GB)",
+    "spill": "the same rows in the same order, then no node of the plan spilling to disk, "
+    f"with work_mem at most {WORK_MEM_PER_DISK}× the planted sort's disk use "
+    f"(or {WORK_MEM_FLOOR_KB // 1024} MB)",
     "write_cost": f"the same rows, the read at least {REQUIRED_SPEEDUP:g}× faster, and each "
     "insert writing at most one more WAL record (index entry) than before; the insert latency "
     "before and after is reported",
@@ -97,6 +103,26 @@ runs of both queries (at least seven each) and judged by the profile statistics:
 medians, a bootstrap confidence interval and a rank test, never one EXPLAIN each way. A check
 takes 0.3–1.5 s at scale {DEFAULT_SCALE:g}; the N+1 check measures the planted handler once per
 session (2–4 s the first time).
+
+What a check does so that only a real fix passes:
+
+- Where the task names a value (an address, a customer, a page boundary), the answer's query
+  must hold it, and the check runs the answer again with another value from the data: the
+  expected rows typed in (`VALUES …`, `WHERE id = …`) and a partial index on the one value
+  fail there, on the rows or on the speed (at least {OTHER_VALUE_SPEEDUP:g}× there).
+- Where the demo data would hide a trap, the check plants a few rows in its transaction: orders
+  at the edges of the day (a `BETWEEN` that includes the next midnight, a `<= '… 23:59:59'`
+  that misses a fraction of a second), an order tied with the previous page's last one, and
+  orders for the newest users (who have none in the demo data), for the GROUP BY scenario and
+  for the N+1, where the handler also runs after them (a result computed earlier differs).
+- The estimate scenario judges the planted query unchanged: a rewrite is refused.
+- The spill scenario accepts a work_mem up to {WORK_MEM_PER_DISK}× what the planted sort wrote
+  to disk (at least {WORK_MEM_FLOOR_KB // 1024} MB): `SET work_mem = '1GB'` passes nothing.
+- What cannot be undone is refused: `DROP`, `ALTER`, `CREATE TABLE AS`, materialized views,
+  `VACUUM`, `CLUSTER`, transaction control, settings that lift the timeout, and functions
+  with side effects outside the transaction. `ANALYZE` in an answer is rolled back with the
+  rest, except the "last analyzed" time and counters in `pg_stat_user_tables`, which
+  PostgreSQL keeps.
 
 ## Timing
 

@@ -27,7 +27,7 @@ from workbench.errors import ConfigurationError
 if TYPE_CHECKING:
     from workbench.session import Session
 
-__all__ = ["KINDS", "Answer", "Scenario", "WrongAnswer"]
+__all__ = ["KINDS", "Answer", "Scenario", "Swap", "WrongAnswer"]
 
 #: what a check measures: ``speed`` (the same rows, at least 10× faster, significant),
 #: ``estimate`` (the planner's row estimate), ``spill`` (a sort that fits in memory),
@@ -61,8 +61,11 @@ class Scenario:
     ``fix="query"`` means the task asks for a rewrite: DDL is refused with a reason.
     ``planted`` is the application function a ``code`` scenario starts from.
     ``setup`` and ``settings`` are applied in the check's rolled-back transaction before
-    anything else (the state the story starts from); ``lookups`` give each placeholder's value
-    as a query on the demo data.
+    anything else (the state the story starts from, and rows planted where a careless answer
+    goes wrong: a midnight, a tie at a page boundary); ``lookups`` give each placeholder's
+    value as a query on the demo data. ``variants`` give a second value for the placeholders
+    an answer's query must carry: the check runs the answer again with those (an answer
+    written for one value, a partial index on it or the expected rows typed in, fails there).
     """
 
     name: str
@@ -84,6 +87,7 @@ class Scenario:
     setup: tuple[str, ...] = ()
     settings: Mapping[str, str] = field(default_factory=dict)
     lookups: Mapping[str, str] = field(default_factory=dict)
+    variants: Mapping[str, str] = field(default_factory=dict)
     write_sql: str | None = None
     index_only: bool = False
     planted: Callable[..., Any] | None = None
@@ -94,6 +98,18 @@ class Scenario:
         missing = set(self.placeholders) - set(self.lookups)
         if missing:
             raise ConfigurationError(f"{self.name}: no lookup for {sorted(missing)}")
+        strays = set(self.variants) - set(self.lookups)
+        if strays:
+            raise ConfigurationError(f"{self.name}: variants of no placeholder: {sorted(strays)}")
+
+    @property
+    def topic(self) -> str:
+        """The chapter as the student sees it: the topic, not the technique that solves it.
+
+        >>> wb.demo.workshop.scenario("login_by_email").topic
+        '1 · Functions in WHERE'
+        """
+        return self.chapter.split(":", 1)[0]
 
     @property
     def placeholders(self) -> tuple[str, ...]:
@@ -147,7 +163,46 @@ class Scenario:
             story=fill(self.story, values),
             task=fill(self.task, values),
             lookups={},
+            variants={},
         )
+
+    def swaps(self, session: Session) -> list[Swap]:
+        """For each placeholder with a variant: its value and a second one from
+        ``session``'s data (what the check puts in place of the first)."""
+        if not self.variants:
+            return []
+        values = _values(session, self)
+        others = _values(session, self, lookups=self.variants, key=f"{self.name}:variants")
+        return [Swap(name, values[name], others[name]) for name in self.variants]
+
+
+@dataclass(frozen=True)
+class Swap:
+    """A value of the task (as the texts show it) and the other value the check tries."""
+
+    name: str
+    value: Any
+    other: Any
+
+    def apply(self, text: str) -> str:
+        """``text`` with this value replaced by the other one (strings in any case, numbers
+        as whole numbers only).
+
+        >>> Swap("user", 213, 4071).apply("WHERE user_id = 213 AND total > 2130")
+        'WHERE user_id = 4071 AND total > 2130'
+        >>> Swap("email", "ada@x.org", "bob@y.org").apply("lower('Ada@X.org')")
+        "lower('bob@y.org')"
+        """
+        value = str(self.value)
+        if isinstance(self.value, int) and not isinstance(self.value, bool):
+            pattern = re.compile(rf"(?<![\w.]){re.escape(value)}(?![\w.])")
+        else:
+            pattern = re.compile(re.escape(value), re.IGNORECASE)
+        return pattern.sub(lambda _: str(self.other), text)
+
+    def found_in(self, text: str) -> bool:
+        """Whether ``text`` holds this value."""
+        return self.apply(text) != text
 
 
 def fill(text: str, values: Mapping[str, Any]) -> str:
@@ -163,17 +218,25 @@ def fill(text: str, values: Mapping[str, Any]) -> str:
 _VALUES: weakref.WeakKeyDictionary[Any, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
 
 
-def _values(session: Session, scenario: Scenario) -> dict[str, Any]:
+def _values(
+    session: Session,
+    scenario: Scenario,
+    *,
+    lookups: Mapping[str, str] | None = None,
+    key: str | None = None,
+) -> dict[str, Any]:
     cache = _VALUES.setdefault(session.engine, {})
-    if scenario.name not in cache:
+    key = key or scenario.name
+    queries = scenario.lookups if lookups is None else lookups
+    if key not in cache:
         values: dict[str, Any] = {}
-        for name in scenario.placeholders:
-            rows = session.execute(scenario.lookups[name]).rows
+        for name in scenario.placeholders if lookups is None else lookups:
+            rows = session.execute(queries[name]).rows
             if not rows or rows[0][0] is None:
                 raise ConfigurationError(
                     f"{scenario.name}: the demo data has no value for {{{name}}}",
                     hint="load the demo data (wb.demo.load) at a scale of 0.05 or more",
                 )
             values[name] = rows[0][0]
-        cache[scenario.name] = values
-    return cache[scenario.name]
+        cache[key] = values
+    return cache[key]

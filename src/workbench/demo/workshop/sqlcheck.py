@@ -34,8 +34,10 @@ from workbench.demo.workshop.result import CheckResult
 from workbench.errors import LockTimeoutError, WorkbenchError
 
 if TYPE_CHECKING:
-    from workbench.demo.workshop.model import Scenario
-    from workbench.execution import Result
+    from collections.abc import Sequence
+
+    from workbench.demo.workshop.model import Scenario, Swap
+    from workbench.execution import Result, Transaction
     from workbench.plans.model import Plan
     from workbench.session import Session
 
@@ -51,8 +53,11 @@ ATTEMPTS = 3
 _ANSWER = "wb_workshop_answer"
 
 
-def check_sql(session: Session, scenario: Scenario, text: str) -> CheckResult:
-    """Check SQL ``text`` against the bound ``scenario`` on ``session``."""
+def check_sql(
+    session: Session, scenario: Scenario, text: str, *, swaps: Sequence[Swap] = ()
+) -> CheckResult:
+    """Check SQL ``text`` against the bound ``scenario`` on ``session``. ``swaps``: the
+    task's values the answer's query must carry, and the other values it is tried with."""
     token = secrets.token_hex(3)
     try:
         parsed = parse(text, token=token)
@@ -70,6 +75,16 @@ def check_sql(session: Session, scenario: Scenario, text: str) -> CheckResult:
             next="write only the rewritten SELECT",
         )
     query = parsed.query or scenario.sql
+    if scenario.kind == "estimate" and normalized(query) != normalized(scenario.sql):
+        return CheckResult(
+            scenario.name,
+            False,
+            wrong=[
+                "this task keeps the query as it is (the application sends it); your answer "
+                "rewrites it, and the planner's estimate is judged on the planted query"
+            ],
+            next="leave the query out: answer with what tells the planner more about the data",
+        )
     if not parsed.changes and normalized(query) == normalized(scenario.sql):
         return CheckResult(
             scenario.name,
@@ -78,9 +93,24 @@ def check_sql(session: Session, scenario: Scenario, text: str) -> CheckResult:
             wrong=["that is the planted query, unchanged"],
             next=scenario.hints[0],
         )
+    required = _required(scenario, swaps, token)
+    # none of the task's values in the query: the rows were typed in or looked up by hand (a
+    # query holding some of them is judged by its rows, here and with other values)
+    if parsed.query and required and not any(s.found_in(query) for s in required):
+        names = ", ".join(f"{{{s.name}}} ({s.value})" for s in required)
+        return CheckResult(
+            scenario.name,
+            False,
+            wrong=[
+                f"your query does not hold the task's {names}: an answer must work for any "
+                "value (the check runs it again with another one), not return the rows of "
+                "this one"
+            ],
+            next="write the query with the task's values in it, as the planted query has them",
+        )
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            result = _in_sandbox(session, scenario, parsed, query, token)
+            result = _in_sandbox(session, scenario, parsed, query, token, swaps)
         except LockTimeoutError as exc:
             if attempt < ATTEMPTS:
                 time.sleep(0.5 * attempt)
@@ -105,13 +135,27 @@ def check_sql(session: Session, scenario: Scenario, text: str) -> CheckResult:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _required(scenario: Scenario, swaps: Sequence[Swap], token: str) -> list[Swap]:
+    """The swaps whose value the reference solution's query carries (the page boundary for a
+    keyset, the address for a login): the answer's query must carry them too."""
+    if not swaps or not isinstance(scenario.solution, str):
+        return []
+    reference = parse(scenario.solution, token=token).query or scenario.sql
+    return [s for s in swaps if s.found_in(reference)]
+
+
 def _engine_text(exc: WorkbenchError) -> str:
     text = getattr(exc, "engine_message", None) or exc.message
     return str(text).splitlines()[0]
 
 
 def _in_sandbox(
-    session: Session, scenario: Scenario, parsed: ParsedAnswer, query: str, token: str
+    session: Session,
+    scenario: Scenario,
+    parsed: ParsedAnswer,
+    query: str,
+    token: str,
+    swaps: Sequence[Swap],
 ) -> CheckResult:
     from workbench.explain import explain_in
 
@@ -141,18 +185,27 @@ def _in_sandbox(
         got = tx.execute(query)
         same, detail = same_rows(reference, got, ordered=scenario.ordered)
         if not same:
+            planted = (
+                " The check adds a few rows of its own where a careless query goes wrong "
+                "(the edges of a range, a tie): your data may not show the difference."
+                if scenario.setup
+                else ""
+            )
             return CheckResult(
                 scenario.name,
                 False,
                 wrong=[detail],
                 next="compare your rows with the planted query's: s.query(sc.sql) and "
-                "s.query(your query); the rows must stay the same, only faster",
+                "s.query(your query); the rows must stay the same, only faster." + planted,
             )
         right = [_rows_text(reference, ordered=scenario.ordered)]
         if kind == "estimate":
             return _estimate(scenario, right, before, explain_in(tx, query))
         if kind == "spill":
-            return _spill(scenario, right, before, explain_in(tx, query))
+            return _spill(scenario, right, before, explain_in(tx, query), _work_mem_kb(tx))
+        other = _other_value(tx, scenario, query, swaps, base, right)
+        if other is not None:
+            return other
         answer = timings(tx, query)
         plan = explain_in(tx, query)
         inserts_before = inserts_after = None
@@ -170,6 +223,65 @@ def _in_sandbox(
     if inserts_before is not None and inserts_after is not None:
         _write_cost(result, inserts_before, inserts_after)
     return result
+
+
+#: how much faster than the planted query the answer must be with the other value (fewer
+#: runs, no test: it only has to show that the answer is not fast for one value alone)
+OTHER_VALUE_SPEEDUP = REQUIRED_SPEEDUP / 2
+
+
+def _other_value(
+    tx: Transaction,
+    scenario: Scenario,
+    query: str,
+    swaps: Sequence[Swap],
+    base: list[float],
+    right: list[str],
+) -> CheckResult | None:
+    """The answer again with the task's values replaced by others (the answer's indexes in
+    place): the same rows as the planted query with those, and fast there too. None when it
+    is, or when the scenario has no such values."""
+    if not swaps:
+        return None
+    planted, answer = scenario.sql, query
+    for swap in swaps:
+        planted, answer = swap.apply(planted), swap.apply(answer)
+    said = ", ".join(f"{{{s.name}}} = {s.other}" for s in swaps)
+    same, detail = same_rows(tx.execute(planted), tx.execute(answer), ordered=scenario.ordered)
+    if not same:
+        return CheckResult(
+            scenario.name,
+            False,
+            right=list(right),
+            wrong=[
+                f"with another value ({said}) your query's rows are not the planted query's: "
+                f"{detail}; an answer must work for any value, not only the task's"
+            ],
+            next="which part of your answer holds only for the task's value?",
+        )
+    if not base:
+        return None
+    times = timings(tx, answer, budget_s=BUDGET_S / 4, min_runs=5)
+    ratio = _median(base) / _median(times) if _median(times) > 0 else float("inf")
+    if ratio >= OTHER_VALUE_SPEEDUP:
+        return None
+    return CheckResult(
+        scenario.name,
+        False,
+        right=list(right),
+        wrong=[
+            f"with another value ({said}) your query takes {fmt.milliseconds(_median(times))} "
+            f"a run (median of {len(times)}), the planted one {fmt.milliseconds(_median(base))}"
+            f": {fmt.factor(ratio)}×, the bar is {OTHER_VALUE_SPEEDUP:g}×. It is fast only "
+            "for the value it names (a partial index on it?)"
+        ],
+        next="an index for this query must serve any value of the task, not one",
+    )
+
+
+def _work_mem_kb(tx: Transaction) -> float:
+    rows = tx.execute_internal("SELECT setting::float8 FROM pg_settings WHERE name = 'work_mem'")
+    return float(rows.rows[0][0])
 
 
 def _count(n: int, noun: str) -> str:
@@ -250,16 +362,45 @@ def _estimate(
 
 
 def _worst_estimate(plan: Plan | None, table: str) -> float:
+    """The largest misestimate on a scan of ``table``; infinite when the plan reads no
+    ``table`` at all (then there is no estimate to judge, and nothing passes)."""
     if plan is None:
         return 1.0
-    factors = [n.misestimate.factor for n in plan.nodes if n.relation == table and n.misestimate]
-    return max(factors, default=1.0)
+    scans = [n for n in plan.nodes if n.relation == table]
+    if not scans:
+        return float("inf")
+    return max((n.misestimate.factor for n in scans if n.misestimate), default=1.0)
 
 
-def _spill(scenario: Scenario, right: list[str], before: Plan | None, after: Plan) -> CheckResult:
+#: the most work_mem a spill answer may ask for, as a multiple of what the planted sort wrote
+#: to disk (an in-memory sort needs a few times its on-disk size), and never less than this
+WORK_MEM_PER_DISK = 16
+WORK_MEM_FLOOR_KB = 64 * 1024
+
+
+def _spill(
+    scenario: Scenario, right: list[str], before: Plan | None, after: Plan, work_mem_kb: float
+) -> CheckResult:
     spills = [n for n in after.nodes if n.spill]
-    was = [n.spill.detail for n in (before.nodes if before else []) if n.spill]
+    planted = [n.spill for n in (before.nodes if before else []) if n.spill]
+    was = [s.detail for s in planted]
     context = f" (the planted plan: {was[0]})" if was else ""
+    disk_kb = max((s.disk_kb or 0.0 for s in planted), default=0.0)
+    limit_kb = max(WORK_MEM_FLOOR_KB, WORK_MEM_PER_DISK * disk_kb)
+    if not spills and work_mem_kb > limit_kb:
+        return CheckResult(
+            scenario.name,
+            False,
+            right=[*right, "nothing spills to disk now"],
+            wrong=[
+                f"work_mem is {fmt.kilobytes(work_mem_kb)}, "
+                f"{fmt.factor(work_mem_kb / max(disk_kb, 1))}× what the sort wrote to disk "
+                f"({fmt.kilobytes(disk_kb)}): every sort of every connection may take that much"
+            ],
+            next=f"ask for what this sort needs: a little above its disk use (at most "
+            f"{fmt.kilobytes(limit_kb)} here)",
+            plan=after,
+        )
     if spills:
         return CheckResult(
             scenario.name,
