@@ -179,7 +179,7 @@ def test_progress_is_one_file_per_learner_and_the_report_reads_the_class(
     )
     ws.record(CheckResult("orders_of_a_day", True), directory=tmp_path, learner="ada")
     ws.record(CheckResult("big_sort", False), directory=tmp_path, learner="grace hopper")
-    (tmp_path / "notes.json").write_text("[1, 2]")  # not a learner's file: skipped
+    (tmp_path / "notes.json").write_text("[1, 2]")  # not a learner's file: left out, named
     assert sorted(p.name for p in tmp_path.glob("*.json")) == [
         "ada.json",
         "grace_hopper.json",
@@ -196,12 +196,15 @@ def test_progress_is_one_file_per_learner_and_the_report_reads_the_class(
     assert saved["scenarios"]["orders_of_a_day"]["attempts"] == 2
     assert saved["scenarios"]["orders_of_a_day"]["first_passed_at"]
     assert ws.progress(directory=tmp_path, learner="ada").learners.keys() == {"ada"}
+    assert report.unreadable == {"notes.json": "not a learner's results"}
 
     assert main(["workshop-report", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "2 learner(s)" in out and "orders_of_a_day" in out and "passed 1/2" in out
+    assert "notes.json: not a learner's results" in out
     assert main(["workshop", "report", str(tmp_path), "--json"]) == 0
     assert set(json.loads(capsys.readouterr().out)["learners"]) == {"ada", "grace hopper"}
+    (tmp_path / "empty").mkdir()
     assert main(["workshop-report", str(tmp_path / "empty")]) == 0
     assert "no results" in capsys.readouterr().out
 
@@ -261,6 +264,74 @@ def test_results_go_to_the_learners_own_folder_when_the_class_folder_cannot_be_w
     monkeypatch.setenv("WORKBENCH_WORKSHOP_DIR", str(tmp_path / "blocked" / "results"))
     monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("WORKBENCH_LEARNER", "linus")
-    path = ws.record(CheckResult("big_sort", True))
+    with pytest.warns(wb.WorkbenchWarning, match="cannot be written") as said:
+        path = ws.record(CheckResult("big_sort", True))
     assert path == tmp_path / "home" / "workshop" / "linus.json"
+    message = str(said[0].message)  # where they went instead, and why
+    assert str(tmp_path / "home" / "workshop") in message and "Not a directory" in message
+    assert "instructor" in message
+    ws.record(CheckResult("big_sort", True))  # said once per process, not at every check
     assert ws.progress().learners["linus"]["big_sort"]["passed"] is True
+
+
+def test_a_class_setup_on_a_server_that_is_not_postgresql_is_refused_in_words(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    urls = (
+        "mysql://root@127.0.0.1:3306/mysql",  # the MySQLdb driver is not even installed
+        "mysql+pymysql://root@127.0.0.1:3306/mysql",
+        "sqlite://",
+        "duckdb://",
+        "garbage",
+    )
+    for url in urls:
+        for command in (["setup", url, "--learners", "2"], ["teardown", url]):
+            assert main(["workshop", *command]) == 2, command
+            err = capsys.readouterr().err
+            assert "needs a PostgreSQL server" in err and "Traceback" not in err, err
+
+
+def test_the_report_of_a_folder_that_does_not_exist_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "resluts"
+    for command in (["workshop-report", str(missing)], ["workshop", "report", str(missing)]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert f"{missing} does not exist" in err and "WORKBENCH_WORKSHOP_DIR" in err
+    monkeypatch.setenv("WORKBENCH_WORKSHOP_DIR", str(missing))  # the default folder, too
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        ws.report()
+    assert not missing.exists()  # reading the class's progress creates nothing
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigurationError, match="is not a folder"):
+        ws.report(tmp_path / "file")
+
+
+def test_an_unreadable_results_file_is_named_and_moved_aside_not_overwritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws.record(CheckResult("big_sort", True), directory=tmp_path, learner="grace")
+    broken = '{"learner": "ada", "scenarios": {"big_sort": {"passed": tr'  # cut short
+    (tmp_path / "ada.json").write_text(broken)
+    (tmp_path / "linus.json").write_bytes(b"\xff\xfe not text")
+    (tmp_path / ".wb-half-written.json").write_text("{")  # record's temporary file: not named
+
+    report = ws.report(tmp_path)
+    assert set(report.learners) == {"grace"}
+    assert set(report.unreadable) == {"ada.json", "linus.json"}
+    assert report.unreadable["ada.json"].startswith("not JSON")
+    assert "ada.json" in report._repr_html_()
+    assert main(["workshop-report", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 file(s) could not be read" in out and "ada.json: not JSON" in out
+    assert main(["workshop-report", str(tmp_path), "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)["unreadable"]) == {"ada.json", "linus.json"}
+
+    with pytest.warns(wb.WorkbenchWarning, match=r"ada\.json could not be read") as said:
+        ws.record(CheckResult("orders_of_a_day", False), directory=tmp_path, learner="ada")
+    (aside,) = tmp_path.glob("ada.json.unreadable-*")
+    assert aside.read_text() == broken and aside.name in str(said[0].message)
+    saved = json.loads((tmp_path / "ada.json").read_text())
+    assert list(saved["scenarios"]) == ["orders_of_a_day"]
+    assert set(ws.report(tmp_path).learners) == {"ada", "grace"}

@@ -178,3 +178,102 @@ def test_the_notebook_runs_on_a_learner_database_with_the_reference_solutions(
     assert list(work.iterdir()) == []
     saved = json.loads((results / "ada.json").read_text())
     assert all(saved["scenarios"][sc.name]["passed"] for sc in ws.SCENARIOS)
+
+
+def _databases(server: str, prefix: str) -> dict[str, str]:
+    """The class databases whose names start with ``prefix``: name -> comment."""
+    engine = create_engine(server)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+                "WHERE starts_with(datname, :p) ORDER BY datname"
+            ),
+            {"p": prefix},
+        ).all()
+    engine.dispose()
+    return {str(name): str(comment) for name, comment in rows}
+
+
+def test_teardown_drops_its_own_class_not_one_whose_prefix_starts_the_same(
+    server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prefix = f"wbt{uuid.uuid4().hex[:8]}"
+    other = f"{prefix}_b"  # LIKE 'prefix_%' matched it: _ is a wildcard, and both said the same
+    try:
+        for name in (prefix, other):
+            command = ["workshop", "setup", server, "--learners", "1", "--prefix", name]
+            assert main([*command, "--scale", "0.1", "--json"]) == 0
+        capsys.readouterr()
+        assert main(["workshop", "teardown", server, "--prefix", prefix]) == 0
+        assert f"{prefix}_01, {prefix}_template" in capsys.readouterr().out
+        left = _databases(server, prefix)
+        assert list(left) == [f"{other}_01", f"{other}_template"]
+        assert f"class {other} at scale 0.1" in left[f"{other}_01"]
+    finally:
+        ws.teardown(server, prefix=other)
+        ws.teardown(server, prefix=prefix)
+    assert _databases(server, prefix) == {}
+
+
+def test_teardown_still_drops_a_class_an_older_setup_made(server: str) -> None:
+    """Before the comment named the class, it was the same for every class: the longest
+    prefix with a template owns a database."""
+    prefix = f"wbt{uuid.uuid4().hex[:8]}"
+    made = [f"{prefix}_01", f"{prefix}_template", f"{prefix}_b_01", f"{prefix}_b_template"]
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            for name in made:
+                kind = "template" if name.endswith("_template") else "learner"
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+                comment = (
+                    f"workbench workshop: {kind} database (workbench workshop teardown drops it)"
+                )
+                conn.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{comment}'"))
+            conn.execute(text(f'CREATE DATABASE "{prefix}_02"'))  # not setup's: no comment
+        assert ws.teardown(server, prefix=prefix) == [f"{prefix}_01", f"{prefix}_template"]
+        assert ws.teardown(server, prefix=f"{prefix}_b") == made[2:]
+        assert list(_databases(server, prefix)) == [f"{prefix}_02"]
+    finally:
+        with admin.connect() as conn:
+            for name in [*made, f"{prefix}_02"]:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def test_a_class_stays_on_one_scale(server: str, capsys: pytest.CaptureFixture[str]) -> None:
+    prefix = f"wbt{uuid.uuid4().hex[:8]}"
+    command = ["workshop", "setup", server, "--prefix", prefix]
+
+    def scales() -> dict[str, str]:
+        found = {
+            n: c.split(" at scale ")[1].split()[0] for n, c in _databases(server, prefix).items()
+        }
+        for name in found:
+            if not name.endswith("_template"):  # the comment says what the data holds
+                with wb.connect(f"{server.rsplit('/', 1)[0]}/{name}") as s:
+                    loaded = s.query("SELECT scale FROM workbench_demo").scale[0]
+                assert f"{loaded:g}" == found[name], name
+        return found
+
+    try:
+        assert main([*command, "--learners", "1", "--scale", "0.1", "--json"]) == 0
+        # another scale while learner 01 would stay at 0.1: refused before anything changes
+        assert main([*command, "--learners", "2", "--scale", "0.2"]) == 2
+        err = capsys.readouterr().err
+        assert f"class {prefix} is set up at scale 0.1 ({prefix}_01), not 0.2" in err
+        assert "--replace" in err and "teardown" in err
+        assert scales() == {f"{prefix}_01": "0.1", f"{prefix}_template": "0.1"}
+        # without --scale, the class keeps its own (not the default 0.2)
+        assert main([*command, "--learners", "2", "--json"]) == 0
+        done = json.loads(capsys.readouterr().out)
+        assert done["scale"] == 0.1 and [d["created"] for d in done["learners"]] == [False, True]
+        assert set(scales().values()) == {"0.1"}
+        # --replace recreates them all at the new scale
+        assert main([*command, "--learners", "2", "--scale", "0.2", "--replace", "--json"]) == 0
+        done = json.loads(capsys.readouterr().out)
+        assert [d["created"] for d in done["learners"]] == [True, True]
+        assert set(scales().values()) == {"0.2"} and len(scales()) == 3
+    finally:
+        ws.teardown(server, prefix=prefix)

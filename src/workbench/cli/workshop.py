@@ -52,8 +52,11 @@ def add_workshop_commands(
         "workbench workshop setup postgresql://admin@db/postgres --learners 30 --scale 0.2",
         description="Loads the demo data into <prefix>_template once, then creates "
         "<prefix>_01 ... (or one per name given) with CREATE DATABASE ... TEMPLATE. Existing "
-        "learner databases are kept (--replace recreates them). Prints each learner's "
-        "WORKBENCH_WORKSHOP_URL, password masked.\n\n" + _SERVER,
+        "learner databases are kept (--replace recreates them). A class stays on one scale: "
+        "run again without --scale, it keeps the one it has; a different --scale is refused "
+        "while learner databases at the old one would stay (pass --replace to recreate them at "
+        "the new scale, losing what learners changed in them, or teardown first). Prints each "
+        "learner's WORKBENCH_WORKSHOP_URL, password masked.\n\n" + _SERVER,
     )
     setup_parser.add_argument("url", nargs="?", default=None, metavar="URL")
     setup_parser.add_argument(
@@ -62,14 +65,19 @@ def add_workshop_commands(
         help="how many (30), or their names, comma-separated (ada,grace,linus)",
     )
     setup_parser.add_argument(
-        "--scale", type=positive, default=None, help="demo data scale (default 0.2)"
+        "--scale",
+        type=positive,
+        default=None,
+        help="demo data scale (default: the class's own when it exists, else 0.2)",
     )
     setup_parser.add_argument("--prefix", default="workshop", help="database name prefix")
     setup_parser.add_argument(
         "--owner", default=None, help="the role learners connect as (owns their databases)"
     )
     setup_parser.add_argument(
-        "--replace", action="store_true", help="drop and recreate existing databases"
+        "--replace",
+        action="store_true",
+        help="drop and recreate existing databases (needed to change a class's scale)",
     )
     setup_parser.add_argument("--json", action="store_true", help="print JSON")
     setup_parser.set_defaults(run=setup)
@@ -79,8 +87,9 @@ def add_workshop_commands(
         "teardown",
         "drop the learner databases and the template setup created",
         "workbench workshop teardown postgresql://admin@db/postgres --prefix workshop",
-        description="Drops only databases that setup created (they carry its comment); "
-        "sessions still connected to them are ended.\n\n" + _SERVER,
+        description="Drops only the databases setup created for this --prefix (their comment "
+        "names the class: another class whose prefix starts the same, workshop_b for "
+        "workshop, is left alone); sessions still connected to them are ended.\n\n" + _SERVER,
     )
     teardown_parser.add_argument("url", nargs="?", default=None, metavar="URL")
     teardown_parser.add_argument("--prefix", default="workshop", help="database name prefix")

@@ -5,8 +5,9 @@ seconds at the workshop's scale), then creates ``<prefix>_01`` … ``<prefix>_30
 ``CREATE DATABASE … TEMPLATE``: a file copy, well under a second each, instead of thirty loads.
 Each learner's notebook connects with ``WORKBENCH_WORKSHOP_URL`` pointing at their own
 database (:func:`connect` reads it), so their checks never wait on each other's locks.
-``teardown(url)`` drops what ``setup`` created (and only that: the databases carry a comment
-saying so).
+``teardown(url)`` drops what ``setup`` created for that prefix (and only that: each database
+carries a comment naming its class and scale, so ``workshop`` never takes ``workshop_b``'s).
+A class stays on one scale: setting it up again at another is refused unless ``replace``.
 
 Without a class server, :func:`connect` starts the learner's own embedded PostgreSQL at the
 workshop's scale (``WORKBENCH_DEMO_SCALE``, default :data:`DEFAULT_SCALE`), showing progress
@@ -64,8 +65,16 @@ DEFAULT_SCALE = 0.2
 MIN_SCALE = 0.1
 URL_ENV = "WORKBENCH_WORKSHOP_URL"
 SCALE_ENV = "WORKBENCH_DEMO_SCALE"
-LEARNER_COMMENT = "workbench workshop: learner database (workbench workshop teardown drops it)"
-TEMPLATE_COMMENT = "workbench workshop: template database (workbench workshop teardown drops it)"
+#: the comment on each database setup creates (see _comment): teardown drops only its class's
+_COMMENT = re.compile(
+    r"^workbench workshop: (learner|template) database of class ([a-z][a-z0-9_]*) "
+    r"at scale ([0-9.e+-]+) \("
+)
+#: the comments before they named the class (and scale): told apart by the templates' names
+_LEGACY = {
+    "workbench workshop: learner database (workbench workshop teardown drops it)": "learner",
+    "workbench workshop: template database (workbench workshop teardown drops it)": "template",
+}
 #: extensions installed in the template, so learners' roles need not create them
 EXTENSIONS = ("pg_trgm",)
 _PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
@@ -245,6 +254,10 @@ def setup(
     create indexes and statistics in the checks), and the learners' URLs name it (without a
     password: the hub's configuration adds it).
 
+    A class keeps one scale: run again without ``scale``, it keeps the one it has; with a
+    different one, it raises ``ConfigurationError`` rather than leave kept learners on the old
+    scale, unless ``replace`` recreates them all.
+
     >>> wb.demo.workshop.setup("postgresql://admin@db/postgres", learners=30)  # doctest: +SKIP
     """
     from sqlalchemy import exc
@@ -255,14 +268,21 @@ def setup(
     started = time.perf_counter()
     names = learner_names(learners)
     template = database_name(prefix, "template")
-    scale = workshop_scale(scale)
+    wanted = [database_name(prefix, n) for n in names]
+    if scale is not None:
+        scale = workshop_scale(scale)
     say = _reporter(progress)
     admin = _admin_engine(url)
     try:
+        existing = _class_databases(admin, prefix)
+        replaced = {*wanted, template} if replace else set()
+        scale = _class_scale(prefix, existing, scale, replaced=replaced)
         if replace:
-            _drop(admin, [database_name(prefix, n) for n in names] + [template])
+            _drop(admin, [*wanted, template])
         say(f"preparing the template database {template} (scale {scale:g})")
-        _create(admin, template, template=None, owner=None, comment=TEMPLATE_COMMENT)
+        comment = _comment("template", prefix, scale)
+        if _create(admin, template, template=None, owner=None, comment=comment):
+            existing[template] = ("template", scale)
         _execute(
             admin, f'ALTER DATABASE "{template}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true'
         )
@@ -275,14 +295,16 @@ def setup(
             raise _translated(error, loader) from None
         finally:
             loader.dispose()
+        if template in existing:  # ours: say the scale it holds now (a reload may change it)
+            _comment_on(admin, template, comment)
         _execute(
             admin, f'ALTER DATABASE "{template}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false'
         )
         template_seconds = time.perf_counter() - started
         databases = []
-        for number, learner in enumerate(names, start=1):
-            name = database_name(prefix, learner)
-            created = _create(admin, name, template=template, owner=owner, comment=LEARNER_COMMENT)
+        comment = _comment("learner", prefix, scale)
+        for number, (learner, name) in enumerate(zip(names, wanted, strict=True), start=1):
+            created = _create(admin, name, template=template, owner=owner, comment=comment)
             if created and (number == 1 or number % 10 == 0 or number == len(names)):
                 say(f"created {number} of {len(names)} learner databases")
             target = make_url(url).set(database=name)
@@ -296,29 +318,87 @@ def setup(
 
 
 def teardown(url: str, *, prefix: str = "workshop") -> list[str]:
-    """Drop the learner databases and the template :func:`setup` created for ``prefix``
-    (recognised by their comment; connected sessions are ended). Returns the names dropped."""
-    from sqlalchemy import text
-
-    pattern = database_name(prefix, "x")[:-1] + "%"
+    """Drop the learner databases and the template :func:`setup` created for ``prefix``, and
+    no others: not another class's whose prefix starts the same (``workshop_b``), nor a
+    database setup did not create (recognised by the comment naming the class). Connected
+    sessions are ended. Returns the names dropped."""
+    database_name(prefix, "template")  # the prefix is checked before the server is asked
     admin = _admin_engine(url)
     try:
-        with admin.connect() as conn:
-            names = [
-                str(row[0])
-                for row in conn.execute(
-                    text(
-                        "SELECT datname FROM pg_database WHERE datname LIKE :pattern "
-                        "AND shobj_description(oid, 'pg_database') IN (:learner, :template) "
-                        "ORDER BY datname"
-                    ),
-                    {"pattern": pattern, "learner": LEARNER_COMMENT, "template": TEMPLATE_COMMENT},
-                )
-            ]
+        names = sorted(_class_databases(admin, prefix))
         _drop(admin, names)
     finally:
         admin.dispose()
     return names
+
+
+# -- the class's databases -------------------------------------------------------------------
+def _comment(kind: str, prefix: str, scale: float) -> str:
+    return (
+        f"workbench workshop: {kind} database of class {prefix} at scale {scale:g} "
+        "(workbench workshop teardown drops it)"
+    )
+
+
+def _class_databases(engine: Engine, prefix: str) -> dict[str, tuple[str, float | None]]:
+    """The databases setup created for the class ``prefix``: name -> (learner or template,
+    scale; None when an older setup's comment did not say)."""
+    rows = _execute(
+        engine,
+        "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+        "WHERE shobj_description(oid, 'pg_database') LIKE 'workbench workshop:%'",
+    )
+    ours: dict[str, tuple[str, float | None]] = {}
+    classes: set[str] = set()  # every class with a template on the server
+    legacy: dict[str, str] = {}
+    for name, comment in ((str(r[0]), str(r[1])) for r in rows):
+        match = _COMMENT.match(comment)
+        if match:
+            kind, owner, scale = match.groups()
+            classes.update([owner] if kind == "template" else [])
+            if owner == prefix and name.startswith(f"{prefix}_"):
+                ours[name] = (kind, float(scale))
+        elif comment in _LEGACY:
+            legacy[name] = _LEGACY[comment]
+            if legacy[name] == "template" and name.endswith("_template"):
+                classes.add(name.removesuffix("_template"))
+    for name, kind in legacy.items():
+        # an older setup's comment names no class: the longest prefix with a template owns it
+        owners = [c for c in classes if name.startswith(f"{c}_")]
+        if owners and max(owners, key=len) == prefix:
+            ours[name] = (kind, None)
+    return ours
+
+
+def _class_scale(
+    prefix: str,
+    existing: dict[str, tuple[str, float | None]],
+    scale: float | None,
+    *,
+    replaced: set[str],
+) -> float:
+    """``scale``, else the class's own, else :func:`workshop_scale`; refused when learner
+    databases that stay hold another (the class would run on two scales)."""
+    kept = {n: s for n, (_, s) in existing.items() if n not in replaced and s is not None}
+    scales = {f"{s:g}" for s in kept.values()}
+    if scale is None:
+        scale = float(scales.pop()) if len(scales) == 1 else workshop_scale()
+    other = sorted(
+        n
+        for n, (kind, s) in existing.items()
+        if n in kept and kind == "learner" and f"{s:g}" != f"{scale:g}"
+    )
+    if other:
+        was = ", ".join(sorted({f"{kept[n]:g}" for n in other}))
+        shown = ", ".join(other[:3]) + (f" and {len(other) - 3} more" if len(other) > 3 else "")
+        raise ConfigurationError(
+            f"the class {prefix} is set up at scale {was} ({shown}), not {scale:g}: its "
+            "learners would work on different data",
+            hint=f"leave out the scale to keep {was}; or recreate these databases at {scale:g} "
+            "with --replace (replace=True), --learners naming them all (what learners changed "
+            f"in them is lost); or workbench workshop teardown --prefix {prefix} first",
+        )
+    return scale
 
 
 # -- the server ------------------------------------------------------------------------------
@@ -329,16 +409,29 @@ def _engine(url: str) -> Engine:
 
 
 def _admin_engine(url: str) -> Engine:
+    """An AUTOCOMMIT engine on ``url``, refused before any driver is loaded when it is not a
+    PostgreSQL URL (a mysql:// one would otherwise fail importing MySQLdb)."""
     from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    if engine.dialect.name != "postgresql":
-        engine.dispose()
+    try:
+        backend: str | None = make_url(url).get_backend_name()
+    except (ArgumentError, ValueError):
+        backend = None
+    if backend != "postgresql":
+        what = f"{mask_url(url)} is {backend}" if backend else f"{mask_url(url)!r} is no URL"
         raise ConfigurationError(
-            f"a class setup needs a PostgreSQL server, not {engine.dialect.name}",
-            hint="e.g. workbench workshop setup postgresql://admin@db/postgres --learners 30",
+            f"a class setup needs a PostgreSQL server, and {what}",
+            hint="a postgresql:// URL to the server, e.g. postgresql://admin@db/postgres",
         )
-    return engine
+    try:
+        return create_engine(url, isolation_level="AUTOCOMMIT")
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise ConfigurationError(
+            f"cannot use {mask_url(url)}: {exc}",
+            hint="a postgresql:// or postgresql+psycopg:// URL",
+        ) from None
 
 
 def _execute(engine: Engine, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
@@ -383,9 +476,13 @@ def _create(
         # a copy of the files (and two checkpoints): faster than WAL-logging each block
         clauses += " STRATEGY FILE_COPY"
     _execute(engine, f'CREATE DATABASE "{name}"{clauses}')
+    _comment_on(engine, name, comment)
+    return True
+
+
+def _comment_on(engine: Engine, name: str, comment: str) -> None:
     quoted = comment.replace("'", "''")
     _execute(engine, f"COMMENT ON DATABASE \"{name}\" IS '{quoted}'")
-    return True
 
 
 def _version(engine: Engine) -> int:

@@ -7,6 +7,11 @@ directory (``WORKBENCH_HOME`` or the user data directory), which is writable eve
 notebook folder is not. Who: ``WORKBENCH_LEARNER``, else ``JUPYTERHUB_USER``, else the login
 name. A file holds, per scenario, whether it passed, the attempts, when, and the last message.
 
+Nothing is lost without a word: a class folder that cannot be written is warned about (once)
+when results go to the learner's own instead; a learner's file that cannot be read is moved
+aside (``ada.json.unreadable-<time>``) with a warning before a new one is started; the report
+names the files it could not read.
+
 >>> import tempfile
 >>> from workbench.demo.workshop.result import CheckResult
 >>> folder = tempfile.mkdtemp()
@@ -28,7 +33,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.paths import workbench_home, writable_dir
+from workbench.errors import ConfigurationError, warn
+from workbench.paths import workbench_home
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,15 +44,39 @@ if TYPE_CHECKING:
 __all__ = ["ClassReport", "learner_name", "progress", "record", "report", "results_dir"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.@-]+")
+DIR_ENV = "WORKBENCH_WORKSHOP_DIR"
+#: the class folders this process has warned it cannot write (said once, not at every check)
+_warned: set[str] = set()
 
 
 def results_dir() -> Path:
     """Where check results are recorded (see the module's docstring); a class folder that
     cannot be written falls back to the learner's own."""
-    override = os.environ.get("WORKBENCH_WORKSHOP_DIR")
-    if override:
-        return writable_dir(override, fallback="workshop")
-    return workbench_home() / "workshop"
+    return _results_dir()[0]
+
+
+def _results_dir() -> tuple[Path, str | None]:
+    """The folder, and why the configured class folder is not it (None when it is, or when
+    none is configured)."""
+    own = workbench_home() / "workshop"
+    configured = os.environ.get(DIR_ENV)
+    if not configured:
+        return own, None
+    path = Path(configured).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".wb-probe-"):
+            pass
+    except OSError as exc:
+        return own, f"{exc.strerror or type(exc).__name__}: {exc.filename or path}"
+    return path, None
+
+
+def _class_folder() -> Path:
+    """The folder a class report reads by default: the configured class folder as it is (the
+    instructor need not be able to write it), else the learner's own."""
+    configured = os.environ.get(DIR_ENV)
+    return Path(configured).expanduser() if configured else workbench_home() / "workshop"
 
 
 def learner_name() -> str:
@@ -68,12 +98,25 @@ def record(
     result: CheckResult, *, directory: str | Path | None = None, learner: str | None = None
 ) -> Path:
     """Add ``result`` to the learner's file (created on the first check) and return its path.
-    The file is replaced atomically, so a report read meanwhile never sees half of it."""
-    folder = Path(directory) if directory is not None else results_dir()
+    The file is replaced atomically, so a report read meanwhile never sees half of it; a file
+    that cannot be read is moved aside first (never overwritten), with a warning."""
+    if directory is not None:
+        folder = Path(directory)
+    else:
+        folder, why = _results_dir()
+        if why is not None:
+            _warn_fallback(os.environ[DIR_ENV], folder, why)
     folder.mkdir(parents=True, exist_ok=True)
     who = learner or learner_name()
     path = _file(folder, who)
-    data = _read(path) or {"learner": who, "scenarios": {}}
+    data, unreadable = _read(path)
+    if unreadable is not None:
+        aside = _move_aside(path)
+        warn(
+            f"{path} could not be read ({unreadable}): moved it to {aside.name} and started a "
+            "new file; the checks it held are not in the class report until it is mended"
+        )
+    data = data or {"learner": who, "scenarios": {}}
     now = datetime.now().isoformat(timespec="seconds")
     entry = data["scenarios"].setdefault(
         result.scenario, {"passed": False, "attempts": 0, "first_passed_at": None}
@@ -93,26 +136,57 @@ def record(
     return path
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def _warn_fallback(configured: str, folder: Path, why: str) -> None:
+    if configured in _warned:
+        return
+    _warned.add(configured)
+    warn(
+        f"the class folder {DIR_ENV}={configured} cannot be written ({why}), so your results "
+        f"go to {folder} instead, where the instructor's report does not see them; tell your "
+        "instructor"
+    )
+
+
+def _read(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The learner's results in ``path`` (None when there is no such file), or why they
+    cannot be read. Errors reading the file itself (permissions) are raised."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("scenarios"), dict):
-        return None
-    return data
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, None
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:  # UnicodeDecodeError included
+        return None, f"not JSON: {exc}"
+    scenarios = data.get("scenarios") if isinstance(data, dict) else None
+    if not isinstance(scenarios, dict) or not all(isinstance(e, dict) for e in scenarios.values()):
+        return None, "not a learner's results"
+    return data, None
+
+
+def _move_aside(path: Path) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.unreadable-{stamp}")
+    number = 1
+    while aside.exists():
+        number += 1
+        aside = path.with_name(f"{path.name}.unreadable-{stamp}-{number}")
+    os.replace(path, aside)
+    return aside
 
 
 @dataclass
 class ClassReport:
     """The progress of every learner who recorded a check in a folder.
 
-    ``learners`` maps a learner to their scenarios (passed, attempts, first_passed_at, last).
+    ``learners`` maps a learner to their scenarios (passed, attempts, first_passed_at, last);
+    ``unreadable`` maps each ``.json`` file left out to why (not JSON, not a learner's results).
     """
 
     directory: Path
     learners: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     scenarios: list[str] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per learner, one column per scenario: ✓ passed, ✗N failed N times, ·
@@ -146,7 +220,7 @@ class ClassReport:
     def to_text(self) -> str:
         """The table as plain text (the command line prints it)."""
         if not self.learners:
-            return f"no results in {self.directory} yet"
+            return "\n".join([f"no results in {self.directory} yet", *self._skipped()])
         frame = self.to_frame()
         frame.columns = [_short(c) for c in frame.columns]
         lines = [f"{len(self.learners)} learner(s) in {self.directory}", frame.to_string()]
@@ -154,21 +228,34 @@ class ClassReport:
         lines.append("")
         for row in self.summary().itertuples():
             lines.append(f"{row.scenario:<24} passed {row.passed}/{total}, tried {row.tried}")
-        return "\n".join(lines)
+        return "\n".join([*lines, *self._skipped()])
+
+    def _skipped(self) -> list[str]:
+        if not self.unreadable:
+            return []
+        return [
+            f"warning: {len(self.unreadable)} file(s) could not be read and are left out:",
+            *(f"  {name}: {why}" for name, why in sorted(self.unreadable.items())),
+        ]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"directory": str(self.directory), "learners": self.learners}
+        return {
+            "directory": str(self.directory),
+            "learners": self.learners,
+            "unreadable": self.unreadable,
+        }
 
     def __repr__(self) -> str:
         return self.to_text()
 
     def _repr_html_(self) -> str:
-        if not self.learners:
-            from workbench.safe_html import escape
+        from workbench.safe_html import escape
 
-            return f"<p>No results in {escape(self.directory)} yet.</p>"
+        skipped = "".join(f"<p>{escape(line)}</p>" for line in self._skipped())
+        if not self.learners:
+            return f"<p>No results in {escape(self.directory)} yet.</p>{skipped}"
         html: str = self.to_frame().to_html(escape=True)
-        return html
+        return html + skipped
 
 
 def _cell(entry: dict[str, Any] | None) -> str:
@@ -183,24 +270,47 @@ def _short(name: str) -> str:
 
 def report(directory: str | Path | None = None) -> ClassReport:
     """The class's progress from the learners' files in ``directory`` (default
-    :func:`results_dir`). Files that are not a learner's results are skipped."""
+    ``WORKBENCH_WORKSHOP_DIR``, else the learner's own folder). A folder that does not exist
+    raises ``ConfigurationError`` (a typo must not look like a class with no results); files
+    that cannot be read are left out and named in ``unreadable``."""
+    folder = Path(directory).expanduser() if directory is not None else _class_folder()
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ConfigurationError(
+            f"the results folder {folder} {what}",
+            hint="pass the folder the learners' results go to (their WORKBENCH_WORKSHOP_DIR), "
+            "e.g. workbench workshop-report /srv/workshop/results",
+        )
+    return _read_folder(folder)
+
+
+def _read_folder(folder: Path) -> ClassReport:
     from workbench.demo.workshop.catalogue import SCENARIOS
 
-    folder = Path(directory) if directory is not None else results_dir()
     learners: dict[str, dict[str, dict[str, Any]]] = {}
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        data = _read(path)
+    unreadable: dict[str, str] = {}
+    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    for path in paths:
+        if path.name.startswith("."):  # a file being written (record's temporary file)
+            continue
+        try:
+            data, why = _read(path)
+        except OSError as exc:
+            data, why = None, exc.strerror or type(exc).__name__
         if data is not None:
             learners[str(data.get("learner") or path.stem)] = data["scenarios"]
+        elif why is not None:
+            unreadable[path.name] = why
     known = [sc.name for sc in SCENARIOS]
     extra = sorted({n for entries in learners.values() for n in entries} - set(known))
-    return ClassReport(folder, learners, known + extra)
+    return ClassReport(folder, learners, known + extra, unreadable)
 
 
 def progress(*, directory: str | Path | None = None, learner: str | None = None) -> ClassReport:
-    """This learner's own progress (the class report of one)."""
+    """This learner's own progress (the class report of one; empty before the first check)."""
     folder = Path(directory) if directory is not None else results_dir()
     who = learner or learner_name()
-    full = report(folder)
+    full = _read_folder(folder)
     mine = {k: v for k, v in full.learners.items() if k == who}
-    return ClassReport(folder, mine, full.scenarios)
+    unreadable = {k: v for k, v in full.unreadable.items() if k == _file(folder, who).name}
+    return ClassReport(folder, mine, full.scenarios, unreadable)
