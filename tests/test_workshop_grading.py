@@ -1,0 +1,161 @@
+"""The workshop's checks against a hostile learner: answers that return the right rows for the
+task's one value (typed in, looked up by hand, a partial index on the literal), answers that
+only work because the demo data hides a trap, a cached handler result, a rewritten estimate
+query, and a work_mem nobody should ask for. Each must fail, and say why; real alternatives to
+the reference solution must still pass.
+
+On a learner database made by ``workshop setup`` (scale 0.2) on PostgreSQL 15.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import workbench as wb
+import workbench.demo.workshop as ws
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def learner(pg_url: str) -> Iterator[wb.Session]:
+    server = pg_url.rsplit("/", 1)[0] + "/postgres"
+    prefix = f"wbg{uuid.uuid4().hex[:8]}"
+    classroom = ws.setup(server, learners=1, prefix=prefix, progress=False)
+    try:
+        with ws.connect(classroom.learners[0].url) as s:
+            yield s
+    finally:
+        ws.teardown(server, prefix=prefix)
+
+
+def _check(s: wb.Session, name: str, answer: Any) -> ws.CheckResult:
+    return ws.check(s, name, answer, record=False)
+
+
+def _values_list(s: wb.Session, sql: str) -> str:
+    """The rows of ``sql`` typed in as a VALUES list (what a learner copies from an output)."""
+    rows = s.query(sql).itertuples(index=False)
+    return (
+        "SELECT * FROM (VALUES "
+        + ", ".join("(" + ", ".join(_literal(v) for v in row) + ")" for row in rows)
+        + ") AS typed"
+    )
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, int | float):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _failing(result: ws.CheckResult, *said: str) -> None:
+    assert not result.passed, result.message
+    assert result.wrong and result.next, result.message
+    text = " ".join(result.wrong).lower()
+    assert any(s in text for s in said), result.message
+
+
+def test_typed_in_rows_and_lookups_by_hand_fail(learner: wb.Session) -> None:
+    s = learner
+    login = ws.scenario("login_by_email").bind(s)
+    (user_id, stored, name) = s.query(login.sql).iloc[0]
+    typed = f"SELECT {user_id}, '{stored}', '{name}'"
+    _failing(_check(s, "login_by_email", typed), "another value")
+    by_id = f"SELECT id, email, full_name FROM users WHERE id = {user_id}"
+    _failing(_check(s, "login_by_email", by_id), "does not hold the task's {email}")
+    # the stored capitalisation, through the unique index: right for this address only
+    exact = f"SELECT id, email, full_name FROM users WHERE email = '{stored}'"
+    _failing(_check(s, "login_by_email", exact), "another value")
+
+    search = ws.scenario("search_by_fragment").bind(s)
+    typed = _values_list(s, search.sql)
+    _failing(_check(s, "search_by_fragment", typed), "does not hold", "another value")
+
+    page = ws.scenario("deep_pages").bind(s)
+    ids = ", ".join(str(i) for i in s.query(page.sql)["id"])
+    by_ids = (
+        f"SELECT id, user_id, total_cents, created_at FROM orders WHERE id IN ({ids}) "
+        "ORDER BY created_at DESC, id DESC LIMIT 20"
+    )
+    _failing(_check(s, "deep_pages", by_ids), "does not hold", "rows differ")
+
+
+def test_an_index_on_the_task_s_one_value_fails_with_another(learner: wb.Session) -> None:
+    s = learner
+    login = ws.scenario("login_by_email").bind(s)
+    email = login.sql.split("'")[1]
+    partial = f"CREATE INDEX ON users (id) WHERE lower(email) = '{email}';\n{login.sql}"
+    _failing(_check(s, "login_by_email", partial), "fast only for the value")
+
+    search = ws.scenario("search_by_fragment").bind(s)
+    fragment = search.sql.split("'%")[1].split("%'")[0]
+    partial = f"CREATE INDEX ON users (id) WHERE email ILIKE '%{fragment}%'"
+    _failing(_check(s, "search_by_fragment", partial), "fast only for the value")
+
+    history = ws.scenario("customer_history").bind(s)
+    user = history.sql.split("user_id = ")[1].split()[0]
+    partial = f"CREATE INDEX ON orders (created_at) WHERE user_id = {user}"
+    _failing(_check(s, "customer_history", partial), "fast only for the value")
+
+
+def test_traps_the_demo_data_would_hide_are_planted_by_the_check(learner: wb.Session) -> None:
+    s = learner
+    day = "SELECT id, user_id, total_cents, created_at FROM orders WHERE created_at {}"
+    for where in (
+        "BETWEEN '2025-06-01' AND '2025-06-02'",
+        "BETWEEN '2025-06-01' AND '2025-06-01 23:59:59'",
+        "> '2025-06-01' AND created_at < '2025-06-02'",
+    ):
+        _failing(_check(s, "orders_of_a_day", day.format(where)), "row")
+    zero = "SELECT id, email, 0 AS orders FROM users ORDER BY id DESC LIMIT 20"
+    _failing(_check(s, "newest_users_orders", zero), "rows differ")
+
+
+def test_a_handler_that_returns_an_earlier_result_or_no_orders_fails(learner: wb.Session) -> None:
+    s = learner
+    cached = ws.run_handler(s, wb.demo.app.list_users)
+
+    def from_cache(db: Any) -> list[dict[str, Any]]:
+        return cached
+
+    _failing(_check(s, "api_users_n_plus_one", from_cache), "list_users says")
+    no_orders: Callable[[Any], list[dict[str, Any]]] = lambda db: [  # noqa: E731
+        {**item, "orders": 0, "lifetime_value_cents": 0, "last_order_at": None}
+        for item in from_cache(db)
+    ]
+    _failing(_check(s, "api_users_n_plus_one", no_orders), "list_users says")
+
+
+def test_the_estimate_is_judged_on_the_planted_query(learner: wb.Session) -> None:
+    s = learner
+    sc = ws.scenario("stockholm_estimate").bind(s)
+    _failing(_check(s, "stockholm_estimate", _values_list(s, sc.sql)), "keeps the query")
+    rewrite = sc.sql.replace("country = 'SE' AND ", "")
+    assert rewrite != sc.sql
+    _failing(_check(s, "stockholm_estimate", rewrite), "keeps the query")
+
+
+def test_work_mem_must_be_reasonable(learner: wb.Session) -> None:
+    s = learner
+    result = _check(s, "big_sort", "SET work_mem = '1GB'")
+    _failing(result, "what the sort wrote to disk")
+    assert "nothing spills" in " ".join(result.right)
+    assert _check(s, "big_sort", "SET work_mem = '32MB'").passed
+
+
+def test_real_alternatives_to_the_reference_pass(learner: wb.Session) -> None:
+    s = learner
+    login = ws.scenario("login_by_email").bind(s)
+    hashed = f"CREATE INDEX ON users USING hash (lower(email));\n{login.sql}"
+    assert _check(s, "login_by_email", hashed).passed
+    history = "CREATE INDEX ON orders (user_id, created_at) INCLUDE (status, total_cents)"
+    assert _check(s, "customer_history", history).passed
+    page = ws.scenario("deep_pages").bind(s)
+    assert isinstance(page.solution, str)
+    # the same keyset, spelled with the values as the task shows them, in another layout
+    assert _check(s, "deep_pages", page.solution.replace(" FROM ", "\n  FROM ")).passed
