@@ -159,3 +159,20 @@ def test_real_alternatives_to_the_reference_pass(learner: wb.Session) -> None:
     assert isinstance(page.solution, str)
     # the same keyset, spelled with the values as the task shows them, in another layout
     assert _check(s, "deep_pages", page.solution.replace(" FROM ", "\n  FROM ")).passed
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        ("SELECT id FROM users WHERE id = 1 FOR UPDATE", "locks or changes rows"),
+        ("SET role = 'postgres'", "not a setting a fix changes"),
+        ("SET search_path = elsewhere, public", "not a setting a fix changes"),
+        ("SET idle_session_timeout = 0", "the workbench's to set"),
+        ("DELETE FROM orders", "does not DELETE"),
+    ],
+)
+def test_answers_that_are_not_fixes_are_refused_in_words(answer: str, said: str) -> None:
+    from workbench.demo.workshop.answers import AnswerError, parse
+
+    with pytest.raises(AnswerError, match=said):
+        parse(answer, token="t0")

@@ -117,6 +117,12 @@ def _query(parsed: ParsedAnswer, statement: str) -> None:
         raise AnswerError(f"this part of the answer cannot be read: {exc.message}") from None
     if kind is not StatementKind.READ:
         first = statement.split()[0].upper() if statement.split() else "?"
+        if first in ("SELECT", "WITH", "TABLE", "VALUES", "("):
+            raise AnswerError(
+                "this query locks or changes rows (FOR UPDATE / FOR SHARE, a data-modifying "
+                "WITH, or a function that writes): a workshop answer only reads",
+                hint="leave the locking clause out; the check measures the query as it reads",
+            )
         raise AnswerError(
             f"a workshop answer does not {first}: it is checked in a transaction that is rolled "
             "back, and a fix here is an index, statistics, a setting or a rewritten query",
@@ -131,9 +137,28 @@ def _query(parsed: ParsedAnswer, statement: str) -> None:
     parsed.query = statement
 
 
+#: settings an answer may not change: who the check runs as, where names resolve, what a
+#: transaction may do (the planner's and memory settings are all open)
+_NOT_SETTINGS = (
+    "role",
+    "session_authorization",
+    "search_path",
+    "session_replication_role",
+    "default_transaction_read_only",
+    "transaction_read_only",
+    "default_transaction_isolation",
+    "transaction_isolation",
+)
+
+
 def _check_setting(name: str, value: str) -> None:
-    if name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"):
+    if name.endswith("_timeout"):
         raise AnswerError(f"{name} is the workbench's to set; the check keeps its own bounds")
+    if name in _NOT_SETTINGS:
+        raise AnswerError(
+            f"{name} is not a setting a fix changes: the check runs as you, on your tables",
+            hint="a fix here is an index, statistics, a planner or memory setting, or a query",
+        )
     if name == "work_mem":
         megabytes = _megabytes(value)
         if megabytes is None:
