@@ -74,8 +74,10 @@ the role learners connect as the owner of the databases and the demo tables (cre
 index or statistics needs it). Give each learner's server
 `{URL_ENV}=postgresql+psycopg://workshop:…@db/workshop_<n>` (in `jupyterhub_config.py`:
 `c.Spawner.environment`), and the notebook's `ws.connect()` opens it. `workbench workshop
-teardown postgresql://admin@db/postgres` drops them all afterwards (only databases the setup
-created: they carry a comment saying so).
+teardown postgresql://admin@db/postgres` drops them all afterwards (only the databases the
+setup created for that `--prefix`: their comment names the class, so `workshop` never drops
+`workshop_b`'s). A class keeps one scale: set up again without `--scale`, it keeps its own; a
+different `--scale` is refused unless `--replace` recreates the learners' databases.
 
 **One embedded PostgreSQL per learner.** Without a class server, `ws.connect()` starts the
 learner's own embedded PostgreSQL 18 and loads the demo data at `{SCALE_ENV}` (default
@@ -85,14 +87,17 @@ learner's own embedded PostgreSQL 18 and loads the demo data at `{SCALE_ENV}` (d
 start, the notebook says so: the workshop never falls back to SQLite.
 
 **Read-only notebook folders.** Check results go to `WORKBENCH_WORKSHOP_DIR` when set (a
-folder the whole class can write: `install -d -m 1777 /srv/workshop/results`), else (or when
-that folder cannot be written) to `workshop/` in the learner's own workbench directory; nothing
-is written to the notebook folder, which may be read-only. One small JSON file per learner
+folder the whole class can write: `install -d -m 1777 /srv/workshop/results`), else to
+`workshop/` in the learner's own workbench directory (also when the class folder cannot be
+written: the learner is warned once, and should tell you); nothing is written to the notebook
+folder, which may be read-only. One small JSON file per learner
 (`WORKBENCH_LEARNER`, else `JUPYTERHUB_USER`, else the login name).
 
 **The class's progress:** `workbench workshop-report /srv/workshop/results` (or
 `ws.report("/srv/workshop/results")` in a notebook): one row per learner, ✓ passed, ✗N failed
-N times, · not tried, and per scenario how many passed.
+N times, · not tried, and per scenario how many passed. A folder that does not exist is an
+error (not an empty class); files that cannot be read are named, and a learner's next check
+moves such a file aside instead of overwriting it.
 
 **How the checks grade.** A check runs the learner's answer in a transaction that is always
 rolled back, with uniquely named indexes and statistics (learners on one database never wait
