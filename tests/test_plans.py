@@ -557,3 +557,38 @@ def test_big_plan_parses_within_budget() -> None:
     assert len(chain.nodes) == 3001
     assert chain.to_text().count("\n") >= 3000
     assert "Result" in chain.to_html()
+
+
+def test_a_sort_that_spills_in_parallel_workers_is_a_spill() -> None:
+    """The leader's own fields say nothing of its workers' sorts (and a leader that does not
+    participate has none): each worker's Sort Space Type counts."""
+    sort = {
+        "Node Type": "Sort",
+        "Actual Rows": 100000,
+        "Actual Loops": 4,
+        "Workers": [
+            {
+                "Worker Number": n,
+                "Sort Method": "external merge",
+                "Sort Space Used": 900,
+                "Sort Space Type": "Disk",
+            }
+            for n in range(4)
+        ]
+        + [
+            {
+                "Worker Number": 4,
+                "Sort Method": "quicksort",
+                "Sort Space Used": 25,
+                "Sort Space Type": "Memory",
+            }
+        ],
+    }
+    document = [{"Plan": {"Node Type": "Gather Merge", "Workers Launched": 5, "Plans": [sort]}}]
+    plan = wb.parse_plan(json.dumps(document))
+    (spilled,) = [n for n in plan.nodes if n.spill]
+    assert spilled.operation == "Sort" and spilled.spill is not None
+    assert spilled.spill.disk_kb == 3600 and "4 workers" in spilled.spill.detail
+    quiet = dict(sort, Workers=[dict(w, **{"Sort Space Type": "Memory"}) for w in sort["Workers"]])
+    document[0]["Plan"]["Plans"] = [quiet]
+    assert not [n for n in wb.parse_plan(json.dumps(document)).nodes if n.spill]

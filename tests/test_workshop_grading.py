@@ -33,6 +33,11 @@ def learner(pg_url: str) -> Iterator[wb.Session]:
         ws.teardown(server, prefix=prefix)
 
 
+#: how a check turns down rows typed in: not the task's value, not the rows of the check's own
+#: data (it plants some), or not the rows with another value
+_TYPED = ("does not hold", "rows differ", "another value", "your query returns")
+
+
 def _check(s: wb.Session, name: str, answer: Any) -> ws.CheckResult:
     return ws.check(s, name, answer, record=False)
 
@@ -65,16 +70,16 @@ def test_typed_in_rows_and_lookups_by_hand_fail(learner: wb.Session) -> None:
     login = ws.scenario("login_by_email").bind(s)
     (user_id, stored, name) = s.query(login.sql).iloc[0]
     typed = f"SELECT {user_id}, '{stored}', '{name}'"
-    _failing(_check(s, "login_by_email", typed), "another value")
+    _failing(_check(s, "login_by_email", typed), *_TYPED)
     by_id = f"SELECT id, email, full_name FROM users WHERE id = {user_id}"
     _failing(_check(s, "login_by_email", by_id), "does not hold the task's {email}")
     # the stored capitalisation, through the unique index: right for this address only
     exact = f"SELECT id, email, full_name FROM users WHERE email = '{stored}'"
-    _failing(_check(s, "login_by_email", exact), "another value")
+    _failing(_check(s, "login_by_email", exact), *_TYPED)
 
     search = ws.scenario("search_by_fragment").bind(s)
     typed = _values_list(s, search.sql)
-    _failing(_check(s, "search_by_fragment", typed), "does not hold", "another value")
+    _failing(_check(s, "search_by_fragment", typed), *_TYPED)
 
     page = ws.scenario("deep_pages").bind(s)
     ids = ", ".join(str(i) for i in s.query(page.sql)["id"])
@@ -130,6 +135,16 @@ def test_a_handler_that_returns_an_earlier_result_or_no_orders_fails(learner: wb
     ]
     _failing(_check(s, "api_users_n_plus_one", no_orders), "list_users says")
 
+    kept: dict[str, Any] = {}
+
+    def sticky(db: Any) -> Any:  # right on its first call, then the same result forever
+        if "result" not in kept:
+            kept["result"] = wb.demo.app.list_users_fixed(db)
+        return kept["result"]
+
+    _failing(_check(s, "api_users_n_plus_one", sticky), "keep results between calls")
+    assert _check(s, "api_users_n_plus_one", wb.demo.app.list_users_fixed).passed
+
 
 def test_the_estimate_is_judged_on_the_planted_query(learner: wb.Session) -> None:
     s = learner
@@ -176,3 +191,56 @@ def test_answers_that_are_not_fixes_are_refused_in_words(answer: str, said: str)
 
     with pytest.raises(AnswerError, match=said):
         parse(answer, token="t0")
+
+
+def test_second_round_of_hostile_answers_fails(learner: wb.Session) -> None:
+    """What a second hostile review found: a dummy index-only subquery, parallel workers that
+    spill where the leader does not, filters that fit the demo data's accidents, a fraction of
+    a second closer to midnight, and indexes on a part of the data the task's value is in."""
+    s = learner
+    signups = ws.scenario("signups_report").bind(s)
+    dummy = (
+        f"CREATE INDEX ON events (type, created_at);\n{signups.sql} "
+        "AND NOT EXISTS (SELECT 1 FROM events WHERE id < 0)"
+    )
+    _failing(_check(s, "signups_report", dummy), "not an index only scan")
+    parallel = (
+        "SET max_parallel_workers_per_gather = 4; SET parallel_leader_participation = off; "
+        "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; "
+        "SET min_parallel_table_scan_size = 0"
+    )
+    _failing(_check(s, "big_sort", parallel), "still spills")
+
+    pending = ws.scenario("oldest_pending").bind(s).sql
+    recent = pending.replace("WHERE o.status", "WHERE o.created_at >= '2025-06-01' AND o.status")
+    _failing(_check(s, "oldest_pending", recent), "rows differ", "your query returns")
+    formula = "SELECT id, email, id % 4 AS orders FROM users ORDER BY id DESC LIMIT 20"
+    _failing(_check(s, "newest_users_orders", formula), "rows differ")
+    day = "SELECT id, user_id, total_cents, created_at FROM orders WHERE created_at {}"
+    for end in ("<= '2025-06-01 23:59:59.5'", "<= '2025-06-01 23:59:59.999'"):
+        where = f">= '2025-06-01' AND created_at {end}"
+        _failing(_check(s, "orders_of_a_day", day.format(where)), "your query returns")
+
+    # an index over the half of the users the task's address is in, and the query kept to
+    # that half (the other values come from both halves: one of them is always outside)
+    login = ws.scenario("login_by_email").bind(s)
+    half = int(s.query("SELECT count(*) / 2 AS n FROM users").iloc[0]["n"])
+    first_half = (
+        f"CREATE INDEX ON users (lower(email)) WHERE id < {half};\n{login.sql} AND id < {half}"
+    )
+    _failing(_check(s, "login_by_email", first_half), "another value")
+    history = ws.scenario("customer_history").bind(s)
+    user = int(history.sql.split("user_id = ")[1].split()[0])
+    half = f"CREATE INDEX ON orders (user_id, created_at) WHERE user_id <= {user + 500}"
+    _failing(_check(s, "customer_history", half), "another value")
+
+
+def test_second_round_of_real_alternatives_passes(learner: wb.Session) -> None:
+    s = learner
+    trigram = "CREATE EXTENSION pg_trgm;\nCREATE INDEX ON users USING gin (email gin_trgm_ops)"
+    assert _check(s, "search_by_fragment", trigram).passed  # pg_trgm is there already
+    page = ws.scenario("deep_pages").bind(s)
+    assert isinstance(page.solution, str)
+    stamp = page.solution.split("('")[1].split("'")[0]
+    iso = page.solution.replace(stamp, stamp.replace(" ", "T"))
+    assert iso != page.solution and _check(s, "deep_pages", iso).passed

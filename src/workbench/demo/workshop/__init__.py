@@ -122,7 +122,9 @@ def check(session: Session, name: str, answer: Answer, *, record: bool = True) -
     if sc.kind == "code":
         result = check_code(session, bound, answer)
     elif isinstance(answer, str):
-        result = check_sql(session, bound, answer, swaps=sc.swaps(session))
+        result = check_sql(
+            session, bound, answer, swaps=sc.swaps(session)
+        )  # two draws of other values
     else:
         result = CheckResult(
             name, False, wrong=[f"this scenario's answer is SQL text, not {type(answer).__name__}"]

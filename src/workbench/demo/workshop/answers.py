@@ -104,7 +104,8 @@ def parse(text: str, *, token: str) -> ParsedAnswer:
                     f"the extension {extension['name']} is not one a workshop answer needs",
                     hint=f"these can be created: {', '.join(EXTENSIONS)}",
                 )
-            parsed.ddl.append(bare)
+            # the learner's database may have it already: a fix that creates it must still run
+            parsed.ddl.append(f"CREATE EXTENSION IF NOT EXISTS {extension['name']}")
             continue
         _query(parsed, bare)
     return parsed

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workbench.demo.pathologies import pathology
+from workbench.demo.workshop.chapters_where import ANY_CUSTOMER
 from workbench.demo.workshop.model import Scenario, WrongAnswer
 
 if TYPE_CHECKING:
@@ -18,18 +19,24 @@ _PAGE = (
     "ORDER BY created_at DESC, id DESC LIMIT 20{offset}"
 )
 _MIDDLE = "(SELECT count(*) / 2 / 20 * 20 FROM orders)"
-_THIRD = "(SELECT count(*) / 3 / 20 * 20 FROM orders)"
+# the other pages a check tries: a fifth and two fifths of the way in (before the task's page,
+# which the check's tie row would shift by one for the pages after it)
+_OTHER_PAGE = "(SELECT count(*) * (1 + {draw}) / 5 / 20 * 20 FROM orders)"
 _NEWEST = (
     "SELECT u.id, u.email, {count} AS orders FROM users u {join} orders o ON o.user_id = u.id "
     "GROUP BY u.id ORDER BY u.id DESC LIMIT 20"
 )
-# the newest users have placed no order yet in the demo data: the checks give some of them a
-# few (0 to 3 each), so that an answer which leaves the orders out cannot return the same rows
+# the newest users have placed no order yet in the demo data: the checks give two in three of
+# them a few (1 to 3 each, at random, placed at any time; the others keep none), so that an
+# answer which leaves the orders out, guesses them, or drops the users without any, cannot
+# return the same rows
 _NEW_ORDERS = (
     "INSERT INTO orders (id, user_id, status, total_cents, currency, shipping_country, "
     "created_at) SELECT m.top + row_number() OVER (ORDER BY u.id, g), u.id, 'paid', "
-    "500 * g + u.id % 97, 'EUR', 'DE', timestamp '2025-06-30 12:00:00' - g * interval '1 day' "
-    "FROM ({users}) u CROSS JOIN LATERAL generate_series(1, u.id % 4) g "
+    "100 + (random() * 99999)::int, 'EUR', 'DE', "
+    "timestamp '2022-01-01' + random() * interval '1200 days' "
+    "FROM ({users}) u CROSS JOIN LATERAL generate_series(1, CASE WHEN u.id % 3 = 0 THEN 0 "
+    "ELSE 1 + floor(random() * 3)::int END) g "
     "CROSS JOIN (SELECT max(id) AS top FROM orders) m"
 )
 _PENDING = (
@@ -113,19 +120,19 @@ PLAN_SCENARIOS: tuple[Scenario, ...] = (
             f"LIMIT 1 OFFSET {_MIDDLE} - 1",
         },
         variants={
-            "offset": f"SELECT {_THIRD}",
+            "offset": f"SELECT {_OTHER_PAGE}",
             "last_created_at": "SELECT created_at FROM orders ORDER BY created_at DESC, id DESC "
-            f"LIMIT 1 OFFSET {_THIRD} - 1",
+            f"LIMIT 1 OFFSET {_OTHER_PAGE} - 1",
             "last_id": "SELECT id FROM orders ORDER BY created_at DESC, id DESC "
-            f"LIMIT 1 OFFSET {_THIRD} - 1",
+            f"LIMIT 1 OFFSET {_OTHER_PAGE} - 1",
         },
         setup=(
             # an order placed at the same moment as the previous page's last one, with a
             # lower id: it belongs first on this page (a keyset on created_at alone skips it,
             # and ids do not follow created_at here)
             "INSERT INTO orders (id, user_id, status, total_cents, currency, shipping_country, "
-            "created_at) SELECT -1, min(id), 'paid', 1234, 'EUR', 'DE', '{last_created_at}' "
-            "FROM users",
+            "created_at) SELECT -1 - (random() * 999)::int, min(id), 'paid', "
+            "100 + (random() * 99999)::int, 'EUR', 'DE', '{last_created_at}' FROM users",
         ),
         solution=_PAGE.format(
             where="WHERE (created_at, id) < ('{last_created_at}', {last_id}) ", offset=""
@@ -243,6 +250,15 @@ PLAN_SCENARIOS: tuple[Scenario, ...] = (
         task="Find out why the bet is lost (compare estimated and actual rows), then make the "
         "query at least 10× faster, with the same rows in the same order.",
         sql=_PENDING,
+        setup=(
+            # a pending order older than all the others, at a random moment: it comes first
+            "INSERT INTO orders (id, user_id, status, total_cents, currency, shipping_country, "
+            "created_at) SELECT m.top + 1 + (random() * 999)::int, "
+            "(SELECT id FROM users ORDER BY id LIMIT 1 OFFSET (random() * 99)::int), 'pending', "
+            "100 + (random() * 99999)::int, 'EUR', 'DE', m.oldest - interval '1 day' - "
+            "random() * interval '300 days' FROM (SELECT max(id) AS top, min(created_at) "
+            "FILTER (WHERE status = 'pending') AS oldest FROM orders) m",
+        ),
         solution="CREATE INDEX orders_pending_created_at_idx ON orders (created_at, id) "
         "WHERE status = 'pending'",
         ordered=True,
@@ -452,10 +468,7 @@ PLAN_SCENARIOS: tuple[Scenario, ...] = (
             "ORDER BY abs(count(*) - 50), user_id LIMIT 1",
             "next_id": "SELECT max(id) + 1 FROM orders",
         },
-        variants={
-            "user": "SELECT user_id FROM orders WHERE user_id >= 1000 GROUP BY user_id "
-            "ORDER BY abs(count(*) - 50), user_id LIMIT 1 OFFSET 1",
-        },
+        variants={"user": ANY_CUSTOMER.format(low=20, high=100)},
         write_sql="INSERT INTO orders (id, user_id, status, total_cents, currency, "
         "shipping_country, created_at) VALUES ({next_id}, {user}, 'pending', 4200, 'EUR', 'DE', "
         "'2025-06-30 12:00:00')",

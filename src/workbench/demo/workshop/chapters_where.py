@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from workbench.demo.workshop.model import Scenario, WrongAnswer
 
-__all__ = ["WHERE_SCENARIOS"]
+__all__ = ["ANY_CUSTOMER", "WHERE_SCENARIOS"]
 
 _EMAIL = "SELECT id, email, full_name FROM users WHERE lower(email) = '{email}'"
 _FRAGMENT = "SELECT id, email FROM users WHERE email ILIKE '%{fragment}%'"
@@ -18,6 +18,24 @@ _SIGNUPS = (
     "SELECT user_id, created_at FROM events WHERE type = 'signup' AND created_at >= '2025-04-01'"
 )
 _BIGGEST = "SELECT id, user_id, total_cents, created_at FROM orders ORDER BY {order} LIMIT 20"
+
+# Rows each check adds in its rolled-back transaction, with random ids and values: rows typed
+# in from an earlier output, or looked up by id, never hold them
+_NEW_ORDER = (
+    "INSERT INTO orders (id, user_id, status, total_cents, currency, shipping_country, "
+    "created_at) SELECT m.top + 1 + (random() * 999)::int, {user}, '{status}', {total}, 'EUR', "
+    "'DE', {at} FROM (SELECT max(id) AS top FROM orders) m"
+)
+# another value for a check to try: anywhere in the lower half of the users for the first
+# draw, the upper half for the second (``{draw}``), at random
+_ANY = "(SELECT ((random() + {draw}) / 2 * (count(*) - 1))::int FROM users)"
+ANY_CUSTOMER = (
+    "WITH c AS (SELECT user_id FROM orders WHERE user_id >= 1000 GROUP BY user_id "
+    "HAVING count(*) BETWEEN {low} AND {high}) SELECT user_id FROM c "
+    "WHERE user_id >= (SELECT max(user_id) FROM c) * {{draw}} / 2 "
+    "AND user_id <= (SELECT max(user_id) FROM c) * ({{draw}} + 1) / 2 ORDER BY random() LIMIT 1"
+)
+_SOME_USER = "(SELECT id FROM users ORDER BY id LIMIT 1 OFFSET (random() * 99)::int)"
 
 WHERE_SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
@@ -35,10 +53,12 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
             "email": "SELECT lower(email) FROM users ORDER BY id LIMIT 1 "
             "OFFSET (SELECT count(*) / 3 FROM users)"
         },
-        variants={
-            "email": "SELECT lower(email) FROM users ORDER BY id LIMIT 1 "
-            "OFFSET (SELECT count(*) * 2 / 3 FROM users)"
-        },
+        variants={"email": "SELECT lower(email) FROM users ORDER BY id LIMIT 1 OFFSET " + _ANY},
+        setup=(
+            # the address as someone typed it once, in odd case: only lower() finds it
+            "UPDATE users SET email = translate(email, 'aeioumr', 'AEIOUMR') "
+            "WHERE lower(email) = '{email}'",
+        ),
         solution="CREATE INDEX users_lower_email_idx ON users (lower(email));\n" + _EMAIL,
         hints=(
             "Explain the query with `analyze=True`: which node reads `users`, and how many "
@@ -98,8 +118,18 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
         },
         variants={
             "fragment": "SELECT lower(split_part(split_part(email, '.', 2), '@', 1)) "
-            "FROM users ORDER BY id LIMIT 1 OFFSET (SELECT count(*) * 3 / 4 FROM users)"
+            "FROM users ORDER BY id LIMIT 1 OFFSET " + _ANY
         },
+        setup=(
+            # the fragment elsewhere in an address (a domain, a first name), in another case
+            "INSERT INTO users (id, account_id, email, full_name, country, city, status, "
+            "created_at) SELECT m.top + n + (random() * 999)::int * 10, a.account_id, "
+            "address, 'Planted User', 'DE', 'Berlin', 'active', timestamp '2025-01-01' "
+            "FROM (SELECT max(id) AS top FROM users) m, "
+            "(SELECT account_id FROM users ORDER BY id LIMIT 1) a, (VALUES "
+            "(1, 'sam.lee@' || upper('{fragment}') || '.example'), "
+            "(2, initcap('{fragment}') || 'x.jones@mail.example')) AS planted (n, address)",
+        ),
         solution="CREATE EXTENSION IF NOT EXISTS pg_trgm;\n"
         "CREATE INDEX users_email_trgm_idx ON users USING gin (email gin_trgm_ops);\n" + _FRAGMENT,
         hints=(
@@ -152,10 +182,12 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
             # the edges of the day, where a careless range goes wrong (the demo's timestamps
             # are whole seconds and never midnight: without these rows no trap would show)
             "INSERT INTO orders (id, user_id, status, total_cents, currency, shipping_country, "
-            "created_at) SELECT m.top + n, m.customer, 'paid', 1000 * n, 'EUR', 'DE', at "
+            "created_at) SELECT m.top + n * 1000 + (random() * 999)::int, m.customer, 'paid', "
+            "100 + (random() * 99999)::int, 'EUR', 'DE', at "
             "FROM (SELECT max(id) AS top, (SELECT min(id) FROM users) AS customer "
             "FROM orders) m, (VALUES (1, timestamp '2025-06-01 00:00:00'), "
-            "(2, timestamp '2025-06-01 23:59:59.5'), (3, timestamp '2025-06-02 00:00:00')) "
+            "(2, timestamp '2025-06-01 23:59:59.999999'), (3, timestamp '2025-06-02 00:00:00'), "
+            "(4, timestamp '2025-06-01 08:00:00' + random() * interval '12 hours')) "
             "AS edges (n, at)",
         ),
         hints=(
@@ -213,10 +245,15 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
             "user": "SELECT user_id FROM orders WHERE user_id >= 1000 GROUP BY user_id "
             "ORDER BY abs(count(*) - 30), user_id LIMIT 1"
         },
-        variants={
-            "user": "SELECT user_id FROM orders WHERE user_id >= 1000 GROUP BY user_id "
-            "ORDER BY abs(count(*) - 30), user_id LIMIT 1 OFFSET 1"
-        },
+        variants={"user": ANY_CUSTOMER.format(low=10, high=60)},
+        setup=(
+            _NEW_ORDER.format(
+                user="{user}",
+                status="paid",
+                total="100 + (random() * 99999)::int",
+                at="timestamp '2024-01-01' + random() * interval '500 days'",
+            ),
+        ),
         solution="CREATE INDEX orders_user_id_created_at_idx ON orders (user_id, created_at)",
         hints=(
             "How many rows does the plan read, and how many does it return?",
@@ -257,6 +294,12 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
         solution="CREATE INDEX events_signups_idx ON events (type, created_at) INCLUDE (user_id)",
         table="events",
         index_only=True,
+        setup=(
+            "INSERT INTO events (id, user_id, type, created_at, payload) "
+            "SELECT m.top + 1 + (random() * 999)::int, " + _SOME_USER + ", 'signup', "
+            "timestamp '2025-04-02' + random() * interval '60 days', '' "
+            "FROM (SELECT max(id) AS top FROM events) m",
+        ),
         hints=(
             "Look at the buffers the plan touches (`Buffers: shared hit=...`) and at what "
             "it reads them for.",
@@ -298,6 +341,14 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
         task="Make it at least 10× faster. The rows and their order must stay the same.",
         sql=_BIGGEST.format(order="total_cents DESC, id DESC"),
         ordered=True,
+        setup=(
+            _NEW_ORDER.format(
+                user=_SOME_USER,
+                status="paid",
+                total="(SELECT max(total_cents) FROM orders) + 1 + (random() * 999)::int",
+                at="timestamp '2025-03-01' + random() * interval '90 days'",
+            ),
+        ),
         solution="CREATE INDEX orders_total_cents_id_idx ON orders (total_cents DESC, id DESC)",
         hints=(
             "What does the Sort node read, and how many rows does the Limit take from it?",

@@ -6,6 +6,7 @@ planted handler's, it must send no repeated statement, and it must be at least 1
 from __future__ import annotations
 
 import inspect
+import secrets
 import weakref
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -67,9 +68,11 @@ def check_code(session: Session, scenario: Scenario, answer: Any) -> CheckResult
         )
     planted = scenario.planted
     assert planted is not None, "a code scenario names its planted handler"
-    # the check's own rows (orders for users who had none) come first, in the rolled-back
-    # transaction: a result computed earlier, or one that leaves the orders out, differs
-    setup = scenario.setup
+    # the check's own rows (orders, at random, for users who had none) come first, in the
+    # rolled-back transaction: a result computed earlier, or one that leaves the orders out,
+    # differs; the first call's rows are the same each time (seeded), so the planted handler's
+    # result is computed once per database
+    setup = _seeded(scenario.setup, FIRST_SEED)
     expected = _planted(session, name, planted, setup)[0]
     with session.capture() as cap:
         try:
@@ -124,12 +127,31 @@ def check_code(session: Session, scenario: Scenario, answer: Any) -> CheckResult
     right.append(f"{sent} statement{'s' if sent != 1 else ''}, none repeated")
     before = _planted(session, name, planted, setup, profiled=True)[1]
     assert before is not None
-    after = session.profile(
-        lambda: run_handler(session, answer, setup=setup),
-        runs=ANSWER_RUNS,
-        warmup=1,
-        label="your answer",
-    )
+    # each timed call on other rows (a new seed): every result must match that call's data, as
+    # the reference solution reads it (a result kept from an earlier call does not)
+    calls: list[tuple[float, Any]] = []
+
+    def timed_call() -> None:
+        seed = secrets.randbelow(2_000_001) / 1_000_000 - 1.0
+        calls.append((seed, run_handler(session, answer, setup=_seeded(scenario.setup, seed))))
+
+    after = session.profile(timed_call, runs=ANSWER_RUNS, warmup=1, label="your answer")
+    reference = scenario.solution
+    assert callable(reference), "a code scenario's solution is a function"
+    for number, (seed, result) in enumerate(calls, start=1):
+        want = run_handler(session, reference, setup=_seeded(scenario.setup, seed))
+        same, detail = _same_result(want, result)
+        if not same:
+            return CheckResult(
+                name,
+                False,
+                right=right,
+                wrong=[
+                    f"call {number} of {len(calls)} (on other rows) returned another result: "
+                    f"{detail}; does your function keep results between calls?"
+                ],
+                next="read the data on every call: the page must show the orders as they are",
+            )
     comparison = before.compare(after)
     result = CheckResult(name, False, right, comparison=comparison)
     if fast_enough(comparison):
@@ -140,6 +162,15 @@ def check_code(session: Session, scenario: Scenario, answer: Any) -> CheckResult
         result.wrong.append(f"{comparison.verdict}; the bar is {REQUIRED_SPEEDUP:g}× faster")
         result.next = "profile it: s.profile(lambda: run_handler(s, my_list_users), runs=5)"
     return result
+
+
+#: the seed of the check's first call (the planted handler's result for it is kept)
+FIRST_SEED = 0.42
+
+
+def _seeded(setup: Sequence[str], seed: float) -> list[str]:
+    """``setup`` after ``setseed``: its random() gives the same rows for the same seed."""
+    return [f"SELECT setseed({seed!r})", *setup] if setup else []
 
 
 def _planted(

@@ -112,14 +112,22 @@ session (2–4 s the first time).
 What a check does so that only a real fix passes:
 
 - Where the task names a value (an address, a customer, a page boundary), the answer's query
-  must hold it, and the check runs the answer again with another value from the data: the
-  expected rows typed in (`VALUES …`, `WHERE id = …`) and a partial index on the one value
-  fail there, on the rows or on the speed (at least {OTHER_VALUE_SPEEDUP:g}× there).
-- Where the demo data would hide a trap, the check plants a few rows in its transaction: orders
-  at the edges of the day (a `BETWEEN` that includes the next midnight, a `<= '… 23:59:59'`
-  that misses a fraction of a second), an order tied with the previous page's last one, and
-  orders for the newest users (who have none in the demo data), for the GROUP BY scenario and
-  for the N+1, where the handler also runs after them (a result computed earlier differs).
+  must hold it, and the check runs the answer again with two other values drawn at random
+  from the data, one from each half: the expected rows typed in (`VALUES …`, `WHERE id = …`)
+  and an index on the one value or on the part of the data it is in fail there, on the rows
+  or on the speed (at least {OTHER_VALUE_SPEEDUP:g}× there).
+- Every scenario's check plants rows of its own in its transaction, with random ids and
+  values, so rows typed in from an earlier output never match, and where the demo data would
+  hide a trap it plants the trap: orders at the edges of the day (a `BETWEEN` that includes
+  the next midnight, a `<=` that misses the last microsecond), an order tied with the
+  previous page's last one, a pending order older than all others, the task's address stored
+  in odd case, the search fragment in other parts of addresses, and orders for the newest
+  users (who have none in the demo data).
+- The N+1's handler runs on other random rows at each timed call, and every call's result is
+  compared with the reference solution's on the same rows: a result kept from an earlier call
+  fails.
+- An index-only scan must be the only way the table is read (a dummy subquery on the primary
+  key does not count), and a sort that spills in parallel workers is a spill.
 - The estimate scenario judges the planted query unchanged: a rewrite is refused.
 - The spill scenario accepts a work_mem up to {WORK_MEM_PER_DISK}× what the planted sort wrote
   to disk (at least {WORK_MEM_FLOOR_KB // 1024} MB): `SET work_mem = '1GB'` passes nothing.

@@ -20,6 +20,7 @@ import re
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import ConfigurationError
@@ -166,14 +167,24 @@ class Scenario:
             variants={},
         )
 
-    def swaps(self, session: Session) -> list[Swap]:
-        """For each placeholder with a variant: its value and a second one from
-        ``session``'s data (what the check puts in place of the first)."""
+    def swaps(self, session: Session, *, draws: int = 2) -> list[list[Swap]]:
+        """For each of ``draws`` draws: each placeholder with a variant, its value and another
+        one from ``session``'s data (what the check puts in place of the first). The variants'
+        queries pick at random (``{draw}`` is the draw's number, from 0, for spreading them
+        over the data): an answer cannot be tailored to the values it will be tried with."""
         if not self.variants:
             return []
         values = _values(session, self)
-        others = _values(session, self, lookups=self.variants, key=f"{self.name}:variants")
-        return [Swap(name, values[name], others[name]) for name in self.variants]
+        out = []
+        for draw in range(draws):
+            others = {}
+            for name, lookup in self.variants.items():
+                rows = session.execute(lookup.replace("{draw}", str(draw))).rows
+                if not rows or rows[0][0] is None:
+                    raise ConfigurationError(f"{self.name}: the demo data has no other {name}")
+                others[name] = rows[0][0]
+            out.append([Swap(name, values[name], others[name]) for name in self.variants])
+        return out
 
 
 @dataclass(frozen=True)
@@ -192,13 +203,24 @@ class Swap:
         'WHERE user_id = 4071 AND total > 2130'
         >>> Swap("email", "ada@x.org", "bob@y.org").apply("lower('Ada@X.org')")
         "lower('bob@y.org')"
+        >>> at, then = datetime(2024, 3, 23, 18, 53, 38), datetime(2024, 9, 2, 14, 6, 18)
+        >>> Swap("last", at, then).apply("< ('2024-03-23T18:53:38', 7)")
+        "< ('2024-09-02 14:06:18', 7)"
         """
+        return self._pattern().sub(lambda _: str(self.other), text)
+
+    def _pattern(self) -> re.Pattern[str]:
         value = str(self.value)
         if isinstance(self.value, int) and not isinstance(self.value, bool):
-            pattern = re.compile(rf"(?<![\w.]){re.escape(value)}(?![\w.])")
-        else:
-            pattern = re.compile(re.escape(value), re.IGNORECASE)
-        return pattern.sub(lambda _: str(self.other), text)
+            return re.compile(rf"(?<![\w.]){re.escape(value)}(?![\w.])")
+        if isinstance(self.value, datetime):
+            # as the story shows it, or in ISO form ('T'), fractions of a second as written
+            day, _, clock = value.partition(" ")
+            whole, _, fraction = clock.partition(".")
+            fraction = fraction.rstrip("0")
+            tail = rf"\.{fraction}0*" if fraction else r"(?:\.0+)?"
+            return re.compile(rf"{re.escape(day)}[ T]{re.escape(whole)}{tail}(?![\d])")
+        return re.compile(re.escape(value), re.IGNORECASE)
 
     def found_in(self, text: str) -> bool:
         """Whether ``text`` holds this value."""
@@ -218,20 +240,13 @@ def fill(text: str, values: Mapping[str, Any]) -> str:
 _VALUES: weakref.WeakKeyDictionary[Any, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
 
 
-def _values(
-    session: Session,
-    scenario: Scenario,
-    *,
-    lookups: Mapping[str, str] | None = None,
-    key: str | None = None,
-) -> dict[str, Any]:
+def _values(session: Session, scenario: Scenario) -> dict[str, Any]:
     cache = _VALUES.setdefault(session.engine, {})
-    key = key or scenario.name
-    queries = scenario.lookups if lookups is None else lookups
+    key = scenario.name
     if key not in cache:
         values: dict[str, Any] = {}
-        for name in scenario.placeholders if lookups is None else lookups:
-            rows = session.execute(queries[name]).rows
+        for name in scenario.placeholders:
+            rows = session.execute(scenario.lookups[name]).rows
             if not rows or rows[0][0] is None:
                 raise ConfigurationError(
                     f"{scenario.name}: the demo data has no value for {{{name}}}",

@@ -74,8 +74,9 @@ _REMOVED = {
     "Rows Removed by Index Recheck": "rows_removed_by_index_recheck",
 }
 _CONDITION_KEYS = frozenset(_CONDITIONS)
+# "Workers": a parallel sort's spills are in its workers' fields
 _SPILL_KEYS = frozenset(
-    {"Sort Space Type", "Hash Batches", "HashAgg Batches", "Disk Usage", "Storage"}
+    {"Sort Space Type", "Hash Batches", "HashAgg Batches", "Disk Usage", "Storage", "Workers"}
 )
 _RANK = {key: i for i, key in enumerate((*_CONDITIONS, *_BUFFERS))}
 # node types whose name in TEXT format depends on other fields (see _operation)
@@ -374,7 +375,25 @@ def _spill(raw: dict[str, Any]) -> Spill | None:
     if get("Storage") == "Disk":
         used = _float(get("Maximum Storage"))
         return Spill("materialize", f"{used or 0:,.0f} kB on disk", disk_kb=used)
-    return None
+    return _workers_spill(get("Workers"))
+
+
+def _workers_spill(workers: Any) -> Spill | None:
+    """A sort that spilled in parallel workers (the leader's own fields say nothing of them,
+    and a leader that does not participate has none)."""
+    if not isinstance(workers, list):
+        return None
+    spilled = [w for w in workers if isinstance(w, dict) and w.get("Sort Space Type") == "Disk"]
+    if not spilled:
+        return None
+    used = sum(_float(w.get("Sort Space Used")) or 0.0 for w in spilled)
+    method = spilled[0].get("Sort Method", "external sort")
+    return Spill(
+        "sort",
+        f"{method}, {used:,.0f} kB on disk in {len(spilled)} worker"
+        + ("s" if len(spilled) != 1 else ""),
+        disk_kb=used,
+    )
 
 
 def _exclusive_costs(plan: Plan) -> None:
