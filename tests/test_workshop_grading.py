@@ -244,3 +244,11 @@ def test_second_round_of_real_alternatives_passes(learner: wb.Session) -> None:
     stamp = page.solution.split("('")[1].split("'")[0]
     iso = page.solution.replace(stamp, stamp.replace(" ", "T"))
     assert iso != page.solution and _check(s, "deep_pages", iso).passed
+
+
+def test_every_scenario_with_rows_to_type_in_plants_rows_of_its_own() -> None:
+    """Rows typed in from an earlier output never match: each scenario whose answer is a query
+    plants random rows, is tried with other values, or refuses a rewrite."""
+    for sc in ws.SCENARIOS:
+        planted = any("random()" in statement for statement in sc.setup)
+        assert planted or sc.variants or sc.kind == "estimate", sc.name

@@ -364,6 +364,14 @@ PLAN_SCENARIOS: tuple[Scenario, ...] = (
         kind="spill",
         ordered=True,
         settings={"work_mem": "1MB"},
+        setup=(
+            # a new line worth more than any other, at random: it heads the export
+            "INSERT INTO order_items (id, order_id, product_id, quantity, unit_price_cents, "
+            "discount) SELECT m.top + 1 + (random() * 999)::int, m.first_order, m.product, 1, "
+            "m.biggest + 1 + (random() * 999)::int, 0 FROM (SELECT max(id) AS top, "
+            "max(unit_price_cents * quantity) AS biggest, min(order_id) AS first_order, "
+            "min(product_id) AS product FROM order_items) m",
+        ),
         hints=(
             "Find the Sort node: its Sort Method, and how much it wrote to disk.",
             "A sort that does not fit in `work_mem` is done in sorted runs on disk, then "
