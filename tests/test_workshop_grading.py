@@ -252,3 +252,22 @@ def test_every_scenario_with_rows_to_type_in_plants_rows_of_its_own() -> None:
     for sc in ws.SCENARIOS:
         planted = any("random()" in statement for statement in sc.setup)
         assert planted or sc.variants or sc.kind == "estimate", sc.name
+
+
+def test_indexes_made_partial_to_dodge_the_measured_insert_still_cost(
+    learner: wb.Session,
+) -> None:
+    s = learner
+    sc = ws.scenario("index_budget").bind(s)
+    user = int(sc.sql.split("user_id = ")[1].split()[0])
+    extra = (
+        "CREATE INDEX ON orders (user_id, status) WHERE {where};\n"
+        "CREATE INDEX ON orders (total_cents) WHERE {where};\n"
+        "CREATE INDEX ON orders (currency, created_at) WHERE {where}"
+    )
+    solution = "CREATE INDEX ON orders (user_id, created_at);\n"
+    for where in (f"user_id <> {user}", "status <> 'pending'"):
+        result = _check(s, "index_budget", solution + extra.format(where=where))
+        _failing(result, "more index entries per row")
+    passed = _check(s, "index_budget", solution)
+    assert passed.passed and "an insert of 9 rows" in " ".join(passed.right), passed.message

@@ -98,6 +98,7 @@ class InsertCost:
 
     wal_records: float
     latencies_ms: list[float] = field(default_factory=list)
+    rows: int = 1
 
 
 #: inserts run before the timed ones (the first through the guard)
@@ -109,6 +110,7 @@ def insert_cost(tx: Transaction, insert: str, *, runs: int = 15) -> InsertCost:
     savepoint = "wb_workshop_insert"
     latencies: list[float] = []
     records: list[float] = []
+    inserted = 1
     for i in range(runs + WARM_INSERTS):
         tx.execute_internal(f"SAVEPOINT {savepoint}")
         try:
@@ -126,9 +128,12 @@ def insert_cost(tx: Transaction, insert: str, *, runs: int = 15) -> InsertCost:
             rows = tx.execute_internal(f"EXPLAIN (ANALYZE, WAL, FORMAT JSON) {insert}").rows
         finally:
             tx.execute_internal(f"ROLLBACK TO SAVEPOINT {savepoint}")
-        records.append(float(_plan_of(rows).get("WAL Records", 0)))
+        plan = _plan_of(rows)
+        records.append(float(plan.get("WAL Records", 0)))
+        source = (plan.get("Plans") or [{}])[0]
+        inserted = max(1, int(source.get("Actual Rows", 1) * source.get("Actual Loops", 1)))
     # the fewest: a page split (the rolled-back entries stay until vacuumed) only adds records
-    return InsertCost(min(records), latencies)
+    return InsertCost(min(records), latencies, inserted)
 
 
 def _plan_of(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
