@@ -210,6 +210,10 @@ def test_teardown_drops_its_own_class_not_one_whose_prefix_starts_the_same(
         left = _databases(server, prefix)
         assert list(left) == [f"{other}_01", f"{other}_template"]
         assert f"class {other} at scale 0.1" in left[f"{other}_01"]
+        # a prefix that names no class (a typo, or only the start of one) says so
+        assert main(["workshop", "teardown", server, "--prefix", prefix[:-1]]) == 0
+        assert "nothing dropped" in capsys.readouterr().out
+        assert list(_databases(server, prefix)) == [f"{other}_01", f"{other}_template"]
     finally:
         ws.teardown(server, prefix=other)
         ws.teardown(server, prefix=prefix)

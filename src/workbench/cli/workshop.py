@@ -169,7 +169,13 @@ def teardown(args: argparse.Namespace) -> int:
     from workbench.demo import workshop
 
     dropped = workshop.teardown(_server(args), prefix=args.prefix)
-    print(f"dropped {len(dropped)} database(s)" + (": " + ", ".join(dropped) if dropped else ""))
+    if not dropped:  # a typo in --prefix looks like success otherwise
+        print(
+            f"no class '{args.prefix}' on this server: nothing dropped (--prefix must be "
+            "exactly the prefix given to setup)"
+        )
+        return EXIT_OK
+    print(f"dropped {len(dropped)} database(s): " + ", ".join(dropped))
     return EXIT_OK
 
 
