@@ -7,6 +7,7 @@ first.
 
 from __future__ import annotations
 
+from workbench.demo.workshop.chapters_app import APP_SCENARIOS
 from workbench.demo.workshop.chapters_plans import PLAN_SCENARIOS
 from workbench.demo.workshop.chapters_where import WHERE_SCENARIOS
 from workbench.demo.workshop.model import Scenario
@@ -14,7 +15,7 @@ from workbench.errors import ConfigurationError
 
 __all__ = ["PRIMER", "PRIMER_SQL", "SCENARIOS", "scenario"]
 
-SCENARIOS: tuple[Scenario, ...] = WHERE_SCENARIOS + PLAN_SCENARIOS
+SCENARIOS: tuple[Scenario, ...] = WHERE_SCENARIOS + PLAN_SCENARIOS + APP_SCENARIOS
 
 #: the query the primer explains
 PRIMER_SQL = (

@@ -29,18 +29,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from workbench.demo.workshop.server import (
+    admin_engine,
+    class_comment,
+    class_databases,
+    comment_on,
+    create_database,
+    drop_databases,
+    engine_for,
+    execute,
+    prepare_template,
+    translated,
+)
 from workbench.errors import (
     ConfigurationError,
-    ConnectionFailedError,
     EmbeddedServerError,
-    QueryError,
-    WorkbenchError,
 )
 from workbench.redaction import mask_url
 
 if TYPE_CHECKING:
     import pandas as pd
-    from sqlalchemy.engine import Engine
 
     from workbench.session import Session
 
@@ -65,18 +73,6 @@ DEFAULT_SCALE = 0.2
 MIN_SCALE = 0.1
 URL_ENV = "WORKBENCH_WORKSHOP_URL"
 SCALE_ENV = "WORKBENCH_DEMO_SCALE"
-#: the comment on each database setup creates (see _comment): teardown drops only its class's
-_COMMENT = re.compile(
-    r"^workbench workshop: (learner|template) database of class ([a-z][a-z0-9_]*) "
-    r"at scale ([0-9.e+-]+) \("
-)
-#: the comments before they named the class (and scale): told apart by the templates' names
-_LEGACY = {
-    "workbench workshop: learner database (workbench workshop teardown drops it)": "learner",
-    "workbench workshop: template database (workbench workshop teardown drops it)": "template",
-}
-#: extensions installed in the template, so learners' roles need not create them
-EXTENSIONS = ("pg_trgm",)
 _PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
 
@@ -272,39 +268,35 @@ def setup(
     if scale is not None:
         scale = workshop_scale(scale)
     say = _reporter(progress)
-    admin = _admin_engine(url)
+    admin = admin_engine(url)
     try:
-        existing = _class_databases(admin, prefix)
+        existing = class_databases(admin, prefix)
         replaced = {*wanted, template} if replace else set()
         scale = _class_scale(prefix, existing, scale, replaced=replaced)
         if replace:
-            _drop(admin, [*wanted, template])
+            drop_databases(admin, [*wanted, template])
         say(f"preparing the template database {template} (scale {scale:g})")
-        comment = _comment("template", prefix, scale)
-        if _create(admin, template, template=None, owner=None, comment=comment):
+        comment = class_comment("template", prefix, scale)
+        if create_database(admin, template, template=None, owner=None, comment=comment):
             existing[template] = ("template", scale)
-        _execute(
-            admin, f'ALTER DATABASE "{template}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true'
-        )
+        execute(admin, f'ALTER DATABASE "{template}" WITH IS_TEMPLATE false ALLOW_CONNECTIONS true')
         template_url = make_url(url).set(database=template).render_as_string(hide_password=False)
-        loader = _engine(template_url)
+        loader = engine_for(template_url)
         try:
             wb.demo.load(loader, scale=scale, progress=progress)
-            _prepare_template(loader, owner)
+            prepare_template(loader, owner)
         except exc.DBAPIError as error:
-            raise _translated(error, loader) from None
+            raise translated(error, loader) from None
         finally:
             loader.dispose()
         if template in existing:  # ours: say the scale it holds now (a reload may change it)
-            _comment_on(admin, template, comment)
-        _execute(
-            admin, f'ALTER DATABASE "{template}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false'
-        )
+            comment_on(admin, template, comment)
+        execute(admin, f'ALTER DATABASE "{template}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
         template_seconds = time.perf_counter() - started
         databases = []
-        comment = _comment("learner", prefix, scale)
+        comment = class_comment("learner", prefix, scale)
         for number, (learner, name) in enumerate(zip(names, wanted, strict=True), start=1):
-            created = _create(admin, name, template=template, owner=owner, comment=comment)
+            created = create_database(admin, name, template=template, owner=owner, comment=comment)
             if created and (number == 1 or number % 10 == 0 or number == len(names)):
                 say(f"created {number} of {len(names)} learner databases")
             target = make_url(url).set(database=name)
@@ -323,51 +315,13 @@ def teardown(url: str, *, prefix: str = "workshop") -> list[str]:
     database setup did not create (recognised by the comment naming the class). Connected
     sessions are ended. Returns the names dropped."""
     database_name(prefix, "template")  # the prefix is checked before the server is asked
-    admin = _admin_engine(url)
+    admin = admin_engine(url)
     try:
-        names = sorted(_class_databases(admin, prefix))
-        _drop(admin, names)
+        names = sorted(class_databases(admin, prefix))
+        drop_databases(admin, names)
     finally:
         admin.dispose()
     return names
-
-
-# -- the class's databases -------------------------------------------------------------------
-def _comment(kind: str, prefix: str, scale: float) -> str:
-    return (
-        f"workbench workshop: {kind} database of class {prefix} at scale {scale:g} "
-        "(workbench workshop teardown drops it)"
-    )
-
-
-def _class_databases(engine: Engine, prefix: str) -> dict[str, tuple[str, float | None]]:
-    """The databases setup created for the class ``prefix``: name -> (learner or template,
-    scale; None when an older setup's comment did not say)."""
-    rows = _execute(
-        engine,
-        "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
-        "WHERE shobj_description(oid, 'pg_database') LIKE 'workbench workshop:%'",
-    )
-    ours: dict[str, tuple[str, float | None]] = {}
-    classes: set[str] = set()  # every class with a template on the server
-    legacy: dict[str, str] = {}
-    for name, comment in ((str(r[0]), str(r[1])) for r in rows):
-        match = _COMMENT.match(comment)
-        if match:
-            kind, owner, scale = match.groups()
-            classes.update([owner] if kind == "template" else [])
-            if owner == prefix and name.startswith(f"{prefix}_"):
-                ours[name] = (kind, float(scale))
-        elif comment in _LEGACY:
-            legacy[name] = _LEGACY[comment]
-            if legacy[name] == "template" and name.endswith("_template"):
-                classes.add(name.removesuffix("_template"))
-    for name, kind in legacy.items():
-        # an older setup's comment names no class: the longest prefix with a template owns it
-        owners = [c for c in classes if name.startswith(f"{c}_")]
-        if owners and max(owners, key=len) == prefix:
-            ours[name] = (kind, None)
-    return ours
 
 
 def _class_scale(
@@ -399,129 +353,6 @@ def _class_scale(
             f"in them is lost); or workbench workshop teardown --prefix {prefix} first",
         )
     return scale
-
-
-# -- the server ------------------------------------------------------------------------------
-def _engine(url: str) -> Engine:
-    from sqlalchemy import create_engine
-
-    return create_engine(url, pool_pre_ping=True)
-
-
-def _admin_engine(url: str) -> Engine:
-    """An AUTOCOMMIT engine on ``url``, refused before any driver is loaded when it is not a
-    PostgreSQL URL (a mysql:// one would otherwise fail importing MySQLdb)."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    try:
-        backend: str | None = make_url(url).get_backend_name()
-    except (ArgumentError, ValueError):
-        backend = None
-    if backend != "postgresql":
-        what = f"{mask_url(url)} is {backend}" if backend else f"{mask_url(url)!r} is no URL"
-        raise ConfigurationError(
-            f"a class setup needs a PostgreSQL server, and {what}",
-            hint="a postgresql:// URL to the server, e.g. postgresql://admin@db/postgres",
-        )
-    try:
-        return create_engine(url, isolation_level="AUTOCOMMIT")
-    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        raise ConfigurationError(
-            f"cannot use {mask_url(url)}: {exc}",
-            hint="a postgresql:// or postgresql+psycopg:// URL",
-        ) from None
-
-
-def _execute(engine: Engine, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
-    from sqlalchemy import exc, text
-
-    try:
-        with engine.connect() as conn:
-            result = conn.execute(text(sql), params or {})
-            return list(result) if result.returns_rows else []
-    except exc.DBAPIError as error:
-        raise _translated(error, engine) from None
-
-
-def _translated(error: Exception, engine: Engine) -> WorkbenchError:
-    """A driver error as the workbench's own (no URL, no password; the engine's first line)."""
-    from sqlalchemy import exc
-
-    original = getattr(error, "orig", None) or error
-    first = (str(original).strip().splitlines() or [type(original).__name__])[0]
-    where = mask_url(engine.url)
-    if isinstance(error, exc.OperationalError) and "connect" in str(original).lower():
-        return ConnectionFailedError(
-            f"cannot connect to {where}: {first}", hint="check the server and the URL"
-        )
-    return QueryError(
-        f"the class setup failed on {where}: {first}",
-        hint="the account needs to create databases (CREATEDB) and, with --owner, to be "
-        "a member of that role",
-        engine_message=first,
-    )
-
-
-def _create(
-    engine: Engine, name: str, *, template: str | None, owner: str | None, comment: str
-) -> bool:
-    """Create ``name`` unless it exists; True when it was created."""
-    if _execute(engine, "SELECT 1 FROM pg_database WHERE datname = :name", {"name": name}):
-        return False
-    clauses = f' TEMPLATE "{template}"' if template else ""
-    clauses += f' OWNER "{_identifier(owner)}"' if owner else ""
-    if template and _version(engine) >= 150000:
-        # a copy of the files (and two checkpoints): faster than WAL-logging each block
-        clauses += " STRATEGY FILE_COPY"
-    _execute(engine, f'CREATE DATABASE "{name}"{clauses}')
-    _comment_on(engine, name, comment)
-    return True
-
-
-def _comment_on(engine: Engine, name: str, comment: str) -> None:
-    quoted = comment.replace("'", "''")
-    _execute(engine, f"COMMENT ON DATABASE \"{name}\" IS '{quoted}'")
-
-
-def _version(engine: Engine) -> int:
-    return int(_execute(engine, "SHOW server_version_num")[0][0])
-
-
-def _prepare_template(engine: Engine, owner: str | None) -> None:
-    from sqlalchemy import text
-
-    from workbench.demo.schema import MARKER_TABLE, TABLE_ORDER
-
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        available = {
-            str(r[0])
-            for r in conn.execute(
-                text("SELECT name FROM pg_available_extensions WHERE name = ANY(:names)"),
-                {"names": list(EXTENSIONS)},
-            )
-        }
-        for extension in EXTENSIONS:
-            if extension in available:
-                conn.execute(text(f"CREATE EXTENSION IF NOT EXISTS {extension}"))
-        if owner:
-            role = _identifier(owner)
-            for table in (*TABLE_ORDER, MARKER_TABLE.name):
-                conn.execute(text(f'ALTER TABLE {table} OWNER TO "{role}"'))
-
-
-def _drop(engine: Engine, names: list[str]) -> None:
-    for name in names:
-        if _execute(engine, "SELECT 1 FROM pg_database WHERE datname = :name", {"name": name}):
-            _execute(engine, f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false')
-            _execute(engine, f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-def _identifier(name: str) -> str:
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$", name):
-        raise ConfigurationError(f"{name!r} is not a role name this setup accepts")
-    return name
 
 
 def _reporter(progress: bool | Callable[[str], None]) -> Callable[[str], None]:
