@@ -67,3 +67,21 @@ def test_plan_chart_highlights_the_hot_path() -> None:
     assert ax.get_xlabel() == "exclusive time (ms)"
     ticks = sorted(ax.get_yticklabels(), key=lambda t: t.get_position()[1])
     assert ticks[-1].get_text().startswith("#1 Seq Scan on a")  # the slowest node on top
+
+
+def test_the_log_histogram_counts_every_positive_latency_in_geometric_bins() -> None:
+    import numpy as np
+
+    from workbench.charts import _log_histogram
+
+    values = np.random.default_rng(7).lognormal(-1.0, 0.9, 200_000)
+    values[:5] = 0.0  # no place on a log axis
+    counts, edges = _log_histogram(values, 80)
+    assert counts.sum() == values.size - 5 and len(edges) == 81
+    ratios = edges[1:] / edges[:-1]
+    assert np.allclose(ratios, ratios[0])  # equal widths on the log scale
+    assert edges[0] <= values[values > 0].min() and edges[-1] >= values.max() * (1 - 1e-12)
+    reference, _ = np.histogram(values, bins=np.geomspace(edges[0], edges[-1], 81))
+    assert np.abs(counts - reference).max() <= 2  # the same bins, up to rounding at an edge
+    one, one_edges = _log_histogram(np.full(10, 3.0), 4)
+    assert one.sum() == 10 and one_edges[0] <= 3.0 <= one_edges[-1]
