@@ -40,7 +40,8 @@ _INDEX = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _STATISTICS = re.compile(
-    rf"^(?P<head>\s*CREATE\s+STATISTICS\s+)(?P<ifnot>IF\s+NOT\s+EXISTS\s+)?(?P<name>{_NAME})?"
+    rf"^(?P<head>\s*CREATE\s+STATISTICS\s+)(?P<ifnot>IF\s+NOT\s+EXISTS\s+)?"
+    rf"(?:{_NAME}\.)?(?P<name>{_NAME})?"
     r"(?P<rest>\s*(?:\(|ON\b))",
     re.IGNORECASE | re.DOTALL,
 )
@@ -48,6 +49,11 @@ _EXTENSION = re.compile(
     rf"^\s*CREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>{_NAME})", re.IGNORECASE
 )
 _ANALYZE = re.compile(r"^\s*ANALY[SZ]E\b", re.IGNORECASE)
+_VACUUM = re.compile(r"^\s*VACUUM\b(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+_TRANSACTION = re.compile(
+    r"^\s*(?:BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT)\b", re.IGNORECASE
+)
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\b", re.IGNORECASE)
 _SET = re.compile(
     r"^\s*SET\s+(?:LOCAL\s+|SESSION\s+)?(?P<name>[A-Za-z_][\w.]*)\s*(?:=|\bTO\b)\s*(?P<value>.+?)\s*$",
     re.IGNORECASE | re.DOTALL,
@@ -91,6 +97,36 @@ def parse(text: str, *, token: str) -> ParsedAnswer:
             _check_setting(name, value)
             parsed.settings[name] = value
             continue
+        if _TRANSACTION.match(bare):
+            left_out = (
+                "BEGIN, COMMIT and the like were left out: the check runs your answer in a "
+                "transaction of its own"
+            )
+            if left_out not in parsed.notes:
+                parsed.notes.append(left_out)
+            continue
+        vacuum = _VACUUM.match(bare)
+        if vacuum:
+            # VACUUM cannot run in a transaction; its ANALYZE part can, and is kept
+            analyze = re.search(r"\bANALY[SZ]E\b", vacuum["rest"], re.IGNORECASE)
+            parsed.notes.append(
+                "VACUUM was left out (it cannot run inside the check's transaction; the demo "
+                "tables are vacuumed already)" + ("; its ANALYZE was kept" if analyze else "")
+            )
+            if analyze:
+                target = re.sub(
+                    r"\(.*?\)|\b(?:FULL|FREEZE|VERBOSE|ANALY[SZ]E)\b",
+                    " ",
+                    vacuum["rest"],
+                    flags=re.IGNORECASE,
+                )
+                parsed.ddl.append(("ANALYZE " + " ".join(target.split())).strip())
+            continue
+        if _EXPLAIN.match(bare):
+            raise AnswerError(
+                "the answer is an EXPLAIN: the check runs and explains your query itself",
+                hint="leave EXPLAIN (and ANALYZE) out: write the query as the application sends it",
+            )
         if _INDEX.match(bare) or _STATISTICS.match(bare) or _ANALYZE.match(bare):
             named, note = unique_names(bare, token=token, number=next(counter))
             parsed.ddl.append(named)

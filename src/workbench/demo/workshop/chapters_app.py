@@ -125,7 +125,7 @@ APP_SCENARIOS: tuple[Scenario, ...] = (
         name="index_budget",
         chapter="13 · The price of an index: writes",
         title="An index for every idea",
-        story="Checkout inserts one row into `orders` per purchase, and every index on "
+        story="Checkout inserts rows into `orders` all day, and every index on "
         "`orders` adds an entry to write. A teammate wants the order history page fast and "
         "proposes five indexes at once.",
         task="Make the history query at least 10× faster while each row inserted into "
@@ -153,7 +153,9 @@ APP_SCENARIOS: tuple[Scenario, ...] = (
         table="orders",
         hints=(
             "Explain the insert with `analyze=True, allow_writes=True` (it is rolled back): "
-            "what does a plan say about WAL records?",
+            "what does a plan say about WAL records? (`plan.root.buffers['wal_records']`: one "
+            "per row written and one per index entry; the check inserts `sc.write_sql`, a "
+            "checkout's nine rows)",
             "Each index on a table gets one entry per inserted row. One index can serve a "
             "query's equality filter and its ORDER BY at once.",
             "Which single index puts one user's orders together, already sorted by date?",

@@ -102,6 +102,17 @@ PLAN_SCENARIOS: tuple[Scenario, ...] = (
                 "too early.",
             ),
             WrongAnswer(
+                _PAGE.format(
+                    where="WHERE created_at < '{last_created_at}' OR (created_at = "
+                    "'{last_created_at}' AND id < {last_id}) ",
+                    offset="",
+                ),
+                "The right rows, but an OR of two conditions is not one range of the index: "
+                "the planner cannot start at the previous page's row and walks from the top. "
+                "The row comparison (created_at, id) < (..., ...) is one range (or add "
+                "created_at <= ... AND before the OR).",
+            ),
+            WrongAnswer(
                 _PAGE.format(where="WHERE created_at < '{last_created_at}' ", offset=""),
                 "After the previous page's moment, but not after its row: an order placed at "
                 "the same moment with a lower id belongs on this page and is skipped. Compare "
@@ -325,7 +336,9 @@ PLAN_SCENARIOS: tuple[Scenario, ...] = (
             "A sort that does not fit in `work_mem` is done in sorted runs on disk, then "
             "merged. The setting can be raised for one statement.",
             "`SET work_mem = '...'` in your answer applies to this query only (inside the "
-            "check's transaction): a size a little above what the plan wrote to disk.",
+            "check's transaction). A sort in memory needs several times what it wrote to disk "
+            "(three to four times here): try sizes with `s.explain(sc.sql, analyze=True, "
+            "settings={'work_mem': '...'})` before you answer.",
         ),
         wrong_answers=(
             WrongAnswer(

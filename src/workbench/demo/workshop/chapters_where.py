@@ -144,7 +144,7 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
             WrongAnswer(
                 "SELECT id, email FROM users WHERE email ILIKE '{fragment}%'",
                 "Without the leading `%` the pattern has a prefix, but it only finds "
-                "addresses that start with the fragment: another question, 0 rows here.",
+                "addresses that start with the fragment: another question, with fewer rows.",
             ),
             WrongAnswer(
                 "CREATE INDEX ON users (lower(email) text_pattern_ops);\n"
@@ -202,7 +202,7 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
             WrongAnswer(
                 _DAY.format(where="created_at = '2025-06-01'"),
                 "The index is used, but a date literal compared with a timestamp means "
-                "midnight: only orders placed at exactly 00:00:00 match (none do).",
+                "midnight: only orders placed at exactly 00:00:00 match.",
             ),
             WrongAnswer(
                 _DAY.format(where="created_at BETWEEN '2025-06-01' AND '2025-06-02'"),

@@ -67,13 +67,14 @@ class CheckResult:
         return str(self)
 
     def _repr_html_(self) -> str:
-        from workbench.safe_html import escape
+        from workbench.safe_html import escape, render_markdown
 
         color = "#1a7f37" if self.passed else "#cf222e"
         items = [f"<li>✔ {escape(t)}</li>" for t in self.right]
         items += [f"<li>✘ {escape(t)}</li>" for t in self.wrong]
         then = "Why it works" if self.passed else "Look at next"
-        tail = f"<p><b>{then}:</b> {escape(self.next)}</p>" if self.next else ""
+        # the explanations and hints are Markdown (`code`, **bold**), rendered and sanitized
+        tail = f"<p><b>{then}:</b></p>{render_markdown(self.next)}" if self.next else ""
         return (
             f"<div class='wb-check' style='border-left:4px solid {color};padding-left:8px'>"
             f"<p style='color:{color};font-weight:600'>"

@@ -68,9 +68,13 @@ def check_sql(
             scenario.name,
             False,
             wrong=[
-                "this task asks for a rewrite of the query, and your answer creates "
-                "something: the index it needs exists already (and every new index costs "
-                "each insert)"
+                "this task asks for a rewrite of the query, and your answer "
+                + (
+                    "runs ANALYZE: the statistics are fresh, and the planner knows this table"
+                    if all(s.lstrip().upper().startswith("ANALY") for s in parsed.ddl)
+                    else "creates something: the index it needs exists already (and every "
+                    "new index costs each insert)"
+                )
             ],
             next="write only the rewritten SELECT",
         )
@@ -102,11 +106,13 @@ def check_sql(
             scenario.name,
             False,
             wrong=[
-                f"your query does not hold the task's {names}: an answer must work for any "
-                "value (the check runs it again with another one), not return the rows of "
-                "this one"
+                f"your query does not use the task's {names}: the check also tries it with "
+                "other values, so the query must be written with the values the task gives, "
+                "not with rows or ids found beforehand"
             ],
-            next="write the query with the task's values in it, as the planted query has them",
+            next="read the task again: which of its values ("
+            + ", ".join(f"{{{s.name}}}" for s in required)
+            + ") decide the rows?",
         )
     for attempt in range(1, ATTEMPTS + 1):
         try:
@@ -130,7 +136,8 @@ def check_sql(
                 next=exc.hint or "fix the statement and run the check again",
             )
         if parsed.notes:
-            result.next = " ".join([*parsed.notes, result.next]).strip()
+            said = [note.rstrip(".") + "." for note in parsed.notes]
+            result.next = " ".join([*said, result.next]).strip()
         return result
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -186,8 +193,8 @@ def _in_sandbox(
         same, detail = same_rows(reference, got, ordered=scenario.ordered)
         if not same:
             planted = (
-                " The check adds a few rows of its own where a careless query goes wrong "
-                "(the edges of a range, a tie): your data may not show the difference."
+                " The check adds a few rows of its own in its transaction (rows your data "
+                "does not have), so your own output may not show the difference."
                 if scenario.setup
                 else ""
             )
@@ -381,7 +388,11 @@ def _estimate(
         passed,
         right=[*right, text] if passed else right,
         wrong=[] if passed else [f"{text}; the bar is within {ESTIMATE_WITHIN:g}×"],
-        next=scenario.explanation if passed else _look_at(after),
+        next=scenario.explanation
+        if passed
+        else f"compare estimated and actual rows on the scan of {table}: "
+        "s.explain(sc.sql, analyze=True).misestimated(); what does the planner not know "
+        "about these columns?",
         plan=after,
     )
 
