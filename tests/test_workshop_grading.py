@@ -301,3 +301,16 @@ def test_honest_answers_written_in_other_styles_pass(learner: wb.Session) -> Non
     assert passed.passed, passed.message
     explained = _check(s, "login_by_email", "EXPLAIN ANALYZE SELECT 1")
     _failing(explained, "is an explain")
+
+
+def test_a_check_never_tells_a_learner_to_run_more_executions(learner: wb.Session) -> None:
+    """The check chooses the runs: an answer that is not fast enough is told so, not asked
+    for more executions it cannot give."""
+    s = learner
+    for name, answer in (
+        ("oldest_pending", "CREATE INDEX ON orders (status)"),
+        ("biggest_orders", "CREATE INDEX ON orders (user_id)"),
+    ):
+        result = _check(s, name, answer)
+        _failing(result, "the bar is 10× faster")
+        assert "run more" not in result.message, result.message

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from workbench.demo.workshop.measure import REQUIRED_SPEEDUP, fast_enough
+from workbench.demo.workshop.measure import REQUIRED_SPEEDUP, fast_enough, verdict
 from workbench.demo.workshop.result import CheckResult
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ def check_code(session: Session, scenario: Scenario, answer: Any) -> CheckResult
         result.passed = True
         result.next = scenario.explanation
     else:
-        result.wrong.append(f"{comparison.verdict}; the bar is {REQUIRED_SPEEDUP:g}× faster")
+        result.wrong.append(f"{verdict(comparison)}; the bar is {REQUIRED_SPEEDUP:g}× faster")
         result.next = "profile it: s.profile(lambda: run_handler(s, my_list_users), runs=5)"
     return result
 

@@ -28,6 +28,7 @@ __all__ = [
     "fast_enough",
     "insert_cost",
     "timings",
+    "verdict",
 ]
 
 #: how much faster the answer must make the planted query (the issue's bar: a fix, not noise)
@@ -84,6 +85,12 @@ def as_profile(sql: str, latencies: list[float], *, label: str) -> Profile:
 def compare(planted: Profile, answer: Profile) -> Comparison:
     """The answer against the planted query (> 1: the answer is faster)."""
     return planted.compare(answer)
+
+
+def verdict(comparison: Comparison) -> str:
+    """The comparison's verdict for a learner: the check chose the runs, so advice to run more
+    of them is left out (the answer is simply not fast enough yet)."""
+    return comparison.verdict.replace(": run more executions", "")
 
 
 def fast_enough(comparison: Comparison) -> bool:

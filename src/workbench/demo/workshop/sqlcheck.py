@@ -29,6 +29,7 @@ from workbench.demo.workshop.measure import (
     fast_enough,
     insert_cost,
     timings,
+    verdict,
 )
 from workbench.demo.workshop.result import CheckResult
 from workbench.errors import LockTimeoutError, WorkbenchError
@@ -323,7 +324,7 @@ def _speed(scenario: Scenario, right: list[str], comparison: Any, plan: Plan) ->
         result.right.append(comparison.verdict)
     else:
         result.wrong.append(
-            f"{comparison.verdict}; the bar is {REQUIRED_SPEEDUP:g}× faster, measured"
+            f"{verdict(comparison)}; the bar is {REQUIRED_SPEEDUP:g}× faster, measured"
         )
     if scenario.index_only and scenario.table:
         scans = [n for n in plan.nodes if n.relation == scenario.table]
