@@ -314,3 +314,13 @@ def test_a_check_never_tells_a_learner_to_run_more_executions(learner: wb.Sessio
         result = _check(s, name, answer)
         _failing(result, "the bar is 10× faster")
         assert "run more" not in result.message, result.message
+
+
+def test_dropping_the_tie_breaker_changes_the_order_of_ties(learner: wb.Session) -> None:
+    s = learner
+    untied = (
+        "CREATE INDEX ON orders (total_cents DESC);\n"
+        "SELECT id, user_id, total_cents, created_at FROM orders ORDER BY total_cents DESC "
+        "LIMIT 20"
+    )
+    _failing(_check(s, "biggest_orders", untied), "another order", "rows differ")

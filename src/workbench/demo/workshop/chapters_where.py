@@ -342,12 +342,13 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
         sql=_BIGGEST.format(order="total_cents DESC, id DESC"),
         ordered=True,
         setup=(
-            _NEW_ORDER.format(
-                user=_SOME_USER,
-                status="paid",
-                total="(SELECT max(total_cents) FROM orders) + 1 + (random() * 999)::int",
-                at="timestamp '2025-03-01' + random() * interval '90 days'",
-            ),
+            # two new biggest orders of the same amount, the lower id written first: only the
+            # tie-breaker (id DESC) puts them in the planted order, whatever the index
+            "INSERT INTO orders (id, user_id, status, total_cents, currency, shipping_country, "
+            "created_at) SELECT m.top + n * 1000 + (random() * 999)::int, " + _SOME_USER + ", "
+            "'paid', m.biggest, 'EUR', 'DE', timestamp '2025-03-01' + random() * interval "
+            "'90 days' FROM (SELECT max(id) AS top, max(total_cents) + 1 + (random() * 999)::int "
+            "AS biggest FROM orders) m, generate_series(1, 2) n ORDER BY n",
         ),
         solution="CREATE INDEX orders_total_cents_id_idx ON orders (total_cents DESC, id DESC)",
         hints=(
