@@ -15,7 +15,7 @@ from workbench.cli import main
 from workbench.demo.workshop.answers import AnswerError, normalized, parse
 from workbench.demo.workshop.classroom import database_name, learner_names, workshop_scale
 from workbench.demo.workshop.result import CheckResult
-from workbench.demo.workshop.sqlcheck import same_rows
+from workbench.demo.workshop.rows import same_rows
 from workbench.errors import ConfigurationError, EmbeddedServerError
 from workbench.execution import Result
 from workbench.guard import split_statements

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from workbench import formatting as fmt
@@ -32,17 +31,18 @@ from workbench.demo.workshop.measure import (
     verdict,
 )
 from workbench.demo.workshop.result import CheckResult
+from workbench.demo.workshop.rows import rows_text, same_rows
 from workbench.errors import LockTimeoutError, WorkbenchError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from workbench.demo.workshop.model import Scenario, Swap
-    from workbench.execution import Result, Transaction
+    from workbench.execution import Transaction
     from workbench.plans.model import Plan
     from workbench.session import Session
 
-__all__ = ["ESTIMATE_WITHIN", "check_sql", "same_rows"]
+__all__ = ["ESTIMATE_WITHIN", "check_sql"]
 
 #: how close the planner's estimate must come (either way) for an estimate scenario to pass
 ESTIMATE_WITHIN = 3.0
@@ -206,7 +206,7 @@ def _in_sandbox(
                 next="compare your rows with the planted query's: s.query(sc.sql) and "
                 "s.query(your query); the rows must stay the same, only faster." + planted,
             )
-        right = [_rows_text(reference, ordered=scenario.ordered)]
+        right = [rows_text(reference, ordered=scenario.ordered)]
         if kind == "estimate":
             return _estimate(scenario, right, before, explain_in(tx, query))
         if kind == "spill":
@@ -305,17 +305,6 @@ def _other_value(
 def _work_mem_kb(tx: Transaction) -> float:
     rows = tx.execute_internal("SELECT setting::float8 FROM pg_settings WHERE name = 'work_mem'")
     return float(rows.rows[0][0])
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
-def _rows_text(reference: Result, *, ordered: bool) -> str:
-    n = len(reference.rows)
-    return f"the same {_count(n, 'row')} as the planted query" + (
-        ", in the same order" if ordered and n > 1 else ""
-    )
 
 
 def _speed(scenario: Scenario, right: list[str], comparison: Any, plan: Plan) -> CheckResult:
@@ -461,51 +450,3 @@ def _look_at(plan: Plan) -> str:
     share = plan.share(node)
     where = f"{node.label}" + (f" ({fmt.percent(share)} of the time)" if share else "")
     return f"in the plan of your answer, most time goes to {where}; the hints say where to go"
-
-
-def same_rows(expected: Result, got: Result, *, ordered: bool) -> tuple[bool, str]:
-    """Whether ``got`` holds the rows of ``expected`` (in order when ``ordered``), and if not,
-    what differs, in words. Column names do not count; values do (numbers compare as numbers).
-    """
-    if len(expected.columns) != len(got.columns):
-        return False, (
-            f"your query returns {_count(len(got.columns), 'column')} ({', '.join(got.columns)}); "
-            f"the planted query returns {_count(len(expected.columns), 'column')} "
-            f"({', '.join(expected.columns)})"
-        )
-    want = [_row(r) for r in expected.rows]
-    have = [_row(r) for r in got.rows]
-    if not ordered:
-        want, have = sorted(want, key=repr), sorted(have, key=repr)
-    if want == have:
-        return True, ""
-    if len(want) != len(have):
-        return (
-            False,
-            f"your query returns {_count(len(have), 'row')}; the planted query returns "
-            f"{_count(len(want), 'row')}",
-        )
-    if sorted(want, key=repr) == sorted(have, key=repr):
-        return False, "the right rows in another order, and this task is about their order"
-    differ = [i for i, (a, b) in enumerate(zip(want, have, strict=True)) if a != b]
-    first = differ[0]
-    return False, (
-        f"{len(differ):,} of {len(want):,} rows differ (row {first + 1}: "
-        f"{fmt.clip(repr(have[first]), 80)} where {fmt.clip(repr(want[first]), 80)} was expected)"
-    )
-
-
-def _row(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(_value(v) for v in row)
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else round(float(value), 6)
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else round(value, 6)
-    if isinstance(value, memoryview):
-        return bytes(value)
-    return value
