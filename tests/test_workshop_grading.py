@@ -326,3 +326,15 @@ def test_dropping_the_tie_breaker_changes_the_order_of_ties(learner: wb.Session)
         "LIMIT 20"
     )
     _failing(_check(s, "biggest_orders", untied), "another order", "rows differ")
+
+
+def test_a_range_first_index_fails_on_pages_however_fast_it_looks(learner: wb.Session) -> None:
+    """On small data a (created_at, user_id) index can look 10× faster than reading the table;
+    it still walks a large part of itself, and the check counts the pages."""
+    s = learner
+    range_first = "CREATE INDEX ON orders (created_at, user_id)"
+    _failing(_check(s, "customer_history", range_first), "reads a large part of itself")
+    # here the planner may also leave it unused and read the table: then the speed says it
+    _failing(_check(s, "index_budget", range_first), "reads a large part of itself", "the bar is")
+    alone = _check(s, "customer_history", "CREATE INDEX ON orders (user_id)")
+    assert alone.passed, alone.message  # fetches the customer's older orders: honest pages

@@ -151,6 +151,7 @@ APP_SCENARIOS: tuple[Scenario, ...] = (
         kind="write_cost",
         ordered=True,
         table="orders",
+        tight=True,
         hints=(
             "Explain the insert with `analyze=True, allow_writes=True` (it is rolled back): "
             "what does a plan say about WAL records? (`plan.root.buffers['wal_records']`: one "

@@ -255,6 +255,8 @@ WHERE_SCENARIOS: tuple[Scenario, ...] = (
             ),
         ),
         solution="CREATE INDEX orders_user_id_created_at_idx ON orders (user_id, created_at)",
+        table="orders",
+        tight=True,
         hints=(
             "How many rows does the plan read, and how many does it return?",
             "A two-column index is sorted by its first column, then by the second among equal "

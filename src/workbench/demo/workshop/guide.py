@@ -20,6 +20,7 @@ from workbench.demo.workshop.measure import REQUIRED_SPEEDUP
 from workbench.demo.workshop.model import Scenario
 from workbench.demo.workshop.sqlcheck import (
     OTHER_VALUE_SPEEDUP,
+    TIGHT_PAGES,
     WORK_MEM_FLOOR_KB,
     WORK_MEM_PER_DISK,
 )
@@ -128,6 +129,9 @@ What a check does so that only a real fix passes:
   fails.
 - An index-only scan must be the only way the table is read (a dummy subquery on the primary
   key does not count), and a sort that spills in parallel workers is a spill.
+- Where the lesson is the order of an index's columns (customer_history, index_budget), the
+  scan must touch about one page per row it fetches (plus {TIGHT_PAGES}): on small data a
+  range-first index can look 10× faster than the table while it walks a large part of itself.
 - The estimate scenario judges the planted query unchanged: a rewrite is refused.
 - The spill scenario accepts a work_mem up to {WORK_MEM_PER_DISK}× what the planted sort wrote
   to disk (at least {WORK_MEM_FLOOR_KB // 1024} MB): `SET work_mem = '1GB'` passes nothing.

@@ -60,7 +60,10 @@ class Scenario:
     function for ``kind="code"``); ``hints`` reveal the way step by step, the last one close to
     the answer but never the answer; ``explanation`` is shown once the check passes.
     ``fix="query"`` means the task asks for a rewrite: DDL is refused with a reason.
-    ``planted`` is the application function a ``code`` scenario starts from.
+    ``planted`` is the application function a ``code`` scenario starts from. ``tight``: the
+    scan of ``table`` must touch about one page per row it returns (an index that serves the
+    conditions reads a few pages to find them; one that only narrows a range reads a large
+    part of itself, which on small data can still look 10× faster than the table).
     ``setup`` and ``settings`` are applied in the check's rolled-back transaction before
     anything else (the state the story starts from, and rows planted where a careless answer
     goes wrong: a midnight, a tie at a page boundary); ``lookups`` give each placeholder's
@@ -91,6 +94,7 @@ class Scenario:
     variants: Mapping[str, str] = field(default_factory=dict)
     write_sql: str | None = None
     index_only: bool = False
+    tight: bool = False
     planted: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:

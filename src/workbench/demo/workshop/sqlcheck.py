@@ -326,9 +326,41 @@ def _speed(scenario: Scenario, right: list[str], comparison: Any, plan: Plan) ->
                 f"{scenario.table} is read by {how}, not an Index Only Scan: the table is "
                 "still visited for every row"
             )
+    if scenario.tight and scenario.table:
+        _tight(result, plan, scenario.table)
     result.passed = not result.wrong
     result.next = scenario.explanation if result.passed else _look_at(plan)
     return result
+
+
+#: pages a scan may touch beyond one per row it returns (the descent of an index, a page the
+#: rows share): what an index whose key serves the conditions needs
+TIGHT_PAGES = 8
+
+
+def _tight(result: CheckResult, plan: Plan, table: str) -> None:
+    """Whether the scans of ``table`` touch about a page per row they return (their buffers
+    include their index's)."""
+    scans = [n for n in plan.nodes if n.relation == table]
+    if not any("Index" in n.operation or "Bitmap" in n.operation for n in scans):
+        return  # the table read whole: the speed says it
+    pages = sum(n.buffers.get("shared_hit", 0.0) + n.buffers.get("shared_read", 0.0) for n in scans)
+    rows = sum(n.actual_rows or 0.0 for n in scans)
+    # rows fetched and then filtered out are the answer's honest cost (an index on the equality
+    # column alone fetches the customer's older orders too); entries an index walks past
+    # without fetching are what this catches
+    fetched = rows + sum(
+        (n.rows_removed_by_filter or 0.0) + (n.rows_removed_by_index_recheck or 0.0) for n in scans
+    )
+    limit = fetched + TIGHT_PAGES
+    what = f"the scan of {table} touches {pages:,.0f} pages for {fetched:,.0f} rows"
+    if scans and pages <= limit:
+        result.right.append(what)
+    else:
+        result.wrong.append(
+            f"{what} (at most {limit:,.0f}: about one per row): the index narrows the search "
+            "but still reads a large part of itself"
+        )
 
 
 #: WAL records an insert may write beyond the budget, whatever its rows: a page split of an
