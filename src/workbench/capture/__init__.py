@@ -31,10 +31,26 @@ if TYPE_CHECKING:
 
     from workbench.execution import Executor
 
-__all__ = ["Capture", "CapturedStatement"]
+__all__ = ["REPEATED_COLUMNS", "Capture", "CapturedStatement"]
 
 #: an N+1 candidate is a fingerprint executed at least this many times with different values
 REPEAT_THRESHOLD = 5
+
+
+#: the columns of :attr:`Capture.repeated` (an HTTP profile's add ``calls`` and ``requests``)
+REPEATED_COLUMNS = [
+    "fingerprint",
+    "count",
+    "distinct_values",
+    "total_ms",
+    "mean_ms",
+    "call_sites",
+    "relationship",
+    "sql",
+    "example",
+    "example_params",
+    "errors",
+]
 
 
 @dataclass
@@ -311,20 +327,7 @@ class Capture:
             }
             for g in self.n_plus_one()
         ]
-        columns = [
-            "fingerprint",
-            "count",
-            "distinct_values",
-            "total_ms",
-            "mean_ms",
-            "call_sites",
-            "relationship",
-            "sql",
-            "example",
-            "example_params",
-            "errors",
-        ]
-        return pd.DataFrame(rows, columns=columns)
+        return pd.DataFrame(rows, columns=REPEATED_COLUMNS)
 
     def summary(self) -> dict[str, Any]:
         """Headline numbers: statements, distinct statements, database time, N+1 candidates."""

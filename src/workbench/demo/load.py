@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 
-__all__ = ["LoadReport", "is_loaded", "load", "run_workload"]
+__all__ = ["LoadReport", "is_loaded", "load", "reporter", "run_workload"]
 
 
 class _HasEngine(Protocol):
@@ -84,7 +84,7 @@ def load(
         if dialect == "postgresql":
             _restore_statistics_times(engine)
         return LoadReport(dialect, scale, already_loaded=True)
-    say = _reporter(progress)
+    say = reporter(progress)
     say(f"generating the demo data at scale {scale:g}")
     frames = generate(scale, seed)
     _drop(engine)
@@ -432,7 +432,8 @@ def _gather_statistics(engine: Engine, dialect: str) -> None:
             conn.execute(text("ANALYZE"))
 
 
-def _reporter(progress: bool | Callable[[str], None]) -> Callable[[str], None]:
+def reporter(progress: bool | Callable[[str], None]) -> Callable[[str], None]:
+    """``progress`` as a function taking a line: itself, nothing, or a line on standard error."""
     if callable(progress):
         return progress
     if not progress:

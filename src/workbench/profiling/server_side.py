@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from workbench.capture import REPEATED_COLUMNS
 from workbench.fingerprint import fingerprint, normalize
 
 if TYPE_CHECKING:
@@ -57,21 +58,7 @@ _COLUMNS = [
     "share",
     "sql",
 ]
-_REPEATED = [
-    "fingerprint",
-    "count",
-    "distinct_values",
-    "total_ms",
-    "mean_ms",
-    "call_sites",
-    "relationship",
-    "sql",
-    "example",
-    "example_params",
-    "errors",
-    "calls",
-    "requests",
-]
+_REPEATED = [*REPEATED_COLUMNS, "calls", "requests"]
 
 
 @dataclass

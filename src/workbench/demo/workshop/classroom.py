@@ -267,7 +267,9 @@ def setup(
     wanted = [database_name(prefix, n) for n in names]
     if scale is not None:
         scale = workshop_scale(scale)
-    say = _reporter(progress)
+    from workbench.demo.load import reporter
+
+    say = reporter(progress)
     admin = admin_engine(url)
     try:
         existing = class_databases(admin, prefix)
@@ -353,17 +355,3 @@ def _class_scale(
             f"in them is lost); or workbench workshop teardown --prefix {prefix} first",
         )
     return scale
-
-
-def _reporter(progress: bool | Callable[[str], None]) -> Callable[[str], None]:
-    if callable(progress):
-        return progress
-    if not progress:
-        return lambda text: None
-
-    def say(text: str) -> None:
-        import sys
-
-        print(f"workbench: {text}…", file=sys.stderr, flush=True)
-
-    return say

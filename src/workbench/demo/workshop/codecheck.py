@@ -173,13 +173,13 @@ _BOOKKEEPING = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT", "END")
 def _queries(cap: Any, setup: Sequence[str]) -> int:
     """The handler's queries: not the check's own rows, nor the savepoints its ORM session
     takes in the check's transaction (``db.commit()`` there only releases one)."""
-    handler = [
-        e
-        for e in cap.entries
-        if e.sql.lstrip().split(None, 1)[:1] != []
-        and e.sql.lstrip().split(None, 1)[0].upper() not in _BOOKKEEPING
-    ]
+    handler = [e for e in cap.entries if _first_word(e.sql) not in _BOOKKEEPING]
     return max(0, len(handler) - len(setup))
+
+
+def _first_word(sql: str) -> str:
+    words = sql.split(None, 1)
+    return words[0].upper() if words else ""
 
 
 #: the seed of the check's first call (the planted handler's result for it is kept)

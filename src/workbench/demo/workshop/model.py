@@ -246,8 +246,7 @@ _VALUES: weakref.WeakKeyDictionary[Any, dict[str, dict[str, Any]]] = weakref.Wea
 
 def _values(session: Session, scenario: Scenario) -> dict[str, Any]:
     cache = _VALUES.setdefault(session.engine, {})
-    key = scenario.name
-    if key not in cache:
+    if scenario.name not in cache:
         values: dict[str, Any] = {}
         for name in scenario.placeholders:
             rows = session.execute(scenario.lookups[name]).rows
@@ -257,5 +256,5 @@ def _values(session: Session, scenario: Scenario) -> dict[str, Any]:
                     hint="load the demo data (wb.demo.load) at a scale of 0.05 or more",
                 )
             values[name] = rows[0][0]
-        cache[key] = values
-    return cache[key]
+        cache[scenario.name] = values
+    return cache[scenario.name]
