@@ -122,9 +122,7 @@ def check(session: Session, name: str, answer: Answer, *, record: bool = True) -
     if sc.kind == "code":
         result = check_code(session, bound, answer)
     elif isinstance(answer, str):
-        result = check_sql(
-            session, bound, answer, swaps=sc.swaps(session)
-        )  # two draws of other values
+        result = check_sql(session, bound, answer, draws=lambda: sc.swaps(session))
     else:
         result = CheckResult(
             name, False, wrong=[f"this scenario's answer is SQL text, not {type(answer).__name__}"]

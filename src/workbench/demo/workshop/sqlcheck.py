@@ -35,7 +35,7 @@ from workbench.demo.workshop.rows import rows_text, same_rows
 from workbench.errors import LockTimeoutError, WorkbenchError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from workbench.demo.workshop.model import Scenario, Swap
     from workbench.execution import Transaction
@@ -55,10 +55,15 @@ _ANSWER = "wb_workshop_answer"
 
 
 def check_sql(
-    session: Session, scenario: Scenario, text: str, *, swaps: Sequence[Sequence[Swap]] = ()
+    session: Session,
+    scenario: Scenario,
+    text: str,
+    *,
+    draws: Callable[[], Sequence[Sequence[Swap]]] | None = None,
 ) -> CheckResult:
-    """Check SQL ``text`` against the bound ``scenario`` on ``session``. ``swaps``: for each
-    draw, the task's values the answer's query must carry and other values to try it with."""
+    """Check SQL ``text`` against the bound ``scenario`` on ``session``. ``draws`` gives, for
+    each draw, the task's values the answer's query must carry and other values to try it
+    with (looked up only once the answer is known to be one the check can run)."""
     token = secrets.token_hex(3)
     try:
         parsed = parse(text, token=token)
@@ -98,6 +103,7 @@ def check_sql(
             wrong=["that is the planted query, unchanged"],
             next=scenario.hints[0],
         )
+    swaps = draws() if draws else []
     required = _required(scenario, swaps[0] if swaps else [], token)
     # none of the task's values in the query: the rows were typed in or looked up by hand (a
     # query holding some of them is judged by its rows, here and with other values)
